@@ -1,0 +1,173 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The only reader of process.env. Every setting of the product is declared here once,
+ * parsed once, and passed down; tests build a Config from a plain object.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const databaseUrl = z
+  .string()
+  .refine((v) => /^(sqlite:|mysql:\/\/|mariadb:\/\/|postgres:\/\/|postgresql:\/\/)/.test(v), {
+    message: 'must start with sqlite:, mysql://, mariadb://, postgres:// or postgresql://',
+  });
+
+const blobUrl = z.string().refine((v) => /^(file:|s3:\/\/|azure:\/\/)/.test(v), {
+  message: 'must start with file:, s3:// or azure://',
+});
+
+const redisUrl = z
+  .string()
+  .refine((v) => /^rediss?:\/\//.test(v), { message: 'must start with redis:// or rediss://' });
+
+const hostPort = z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'must be host:port');
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration such as 500ms, 30s, 10m, 12h or 30d')
+  .transform(parseDuration);
+
+export function parseDuration(v: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(v);
+  if (!m) throw new Error(`bad duration ${v}`);
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms'];
+  return n * unit;
+}
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: port.default(8000),
+  GRPC_HOST: z.string().min(1).default('0.0.0.0'),
+  GRPC_PORT: port.default(50051),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: databaseUrl.optional(),
+  BLOB_URL: blobUrl.optional(),
+  REDIS_URL: redisUrl.optional(),
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SESSION_TTL: duration.default(parseDuration('7d')),
+  PUBLIC_URL: z.string().url().optional(),
+  AULA_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  SEED_DEMO: bool.default(true),
+  LOGIN_RATE_LIMIT_PER_IP: z.coerce.number().int().positive().default(20),
+  LOGIN_RATE_LIMIT_PER_ACCOUNT: z.coerce.number().int().positive().default(10),
+  LOGIN_RATE_LIMIT_WINDOW: duration.default(parseDuration('15m')),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 * 1024),
+  UPLOAD_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(25 * 1024 * 1024),
+  VIDEO_UPLOAD_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 * 1024 * 1024),
+  IMAGE_MAX_PIXELS: z.coerce.number().int().positive().default(50_000_000),
+  TRUST_PROXY: bool.default(false),
+  GRADES_FORWARD_GRPC: hostPort.optional(),
+  GRADES_COMMIT_WINDOW_MS: z.coerce.number().int().min(0).max(100).default(2),
+  WEB_DIST: z.string().optional(),
+  WORKERS: z.coerce.number().int().min(0).max(64).optional(),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  logLevel: string;
+  host: string;
+  port: number;
+  grpcHost: string;
+  grpcPort: number;
+  dataDir: string;
+  databaseUrl: string;
+  blobUrl: string;
+  redisUrl: string | undefined;
+  sessionSecret: string | undefined;
+  sessionTtlMs: number;
+  publicUrl: string | undefined;
+  adminPassword: string | undefined;
+  seedDemo: boolean;
+  loginRateLimit: { perIp: number; perAccount: number; windowMs: number };
+  bodyLimitBytes: number;
+  uploadLimitBytes: number;
+  videoUploadLimitBytes: number;
+  imageMaxPixels: number;
+  trustProxy: boolean;
+  gradesForwardGrpc: string | undefined;
+  gradesCommitWindowMs: number;
+  webDist: string;
+  workers: number | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; reason: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.reason}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; every bad variable is reported at once. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset", as they do in most shells and orchestrators.
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') cleaned[key] = v;
+  }
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), reason: i.message })));
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  return {
+    nodeEnv: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    host: e.HOST,
+    port: e.PORT,
+    grpcHost: e.GRPC_HOST,
+    grpcPort: e.GRPC_PORT,
+    dataDir,
+    databaseUrl: e.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'aula.db')}`,
+    blobUrl: e.BLOB_URL ?? `file:${path.join(dataDir, 'blobs')}`,
+    redisUrl: e.REDIS_URL,
+    sessionSecret: e.SESSION_SECRET,
+    sessionTtlMs: e.SESSION_TTL,
+    publicUrl: e.PUBLIC_URL,
+    adminPassword: e.AULA_ADMIN_PASSWORD,
+    seedDemo: e.SEED_DEMO,
+    loginRateLimit: {
+      perIp: e.LOGIN_RATE_LIMIT_PER_IP,
+      perAccount: e.LOGIN_RATE_LIMIT_PER_ACCOUNT,
+      windowMs: e.LOGIN_RATE_LIMIT_WINDOW,
+    },
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    uploadLimitBytes: e.UPLOAD_LIMIT_BYTES,
+    videoUploadLimitBytes: e.VIDEO_UPLOAD_LIMIT_BYTES,
+    imageMaxPixels: e.IMAGE_MAX_PIXELS,
+    trustProxy: e.TRUST_PROXY,
+    gradesForwardGrpc: e.GRADES_FORWARD_GRPC,
+    gradesCommitWindowMs: e.GRADES_COMMIT_WINDOW_MS,
+    webDist: path.resolve(e.WEB_DIST ?? path.join(import.meta.dirname, '../../web/dist')),
+    workers: e.WORKERS,
+  };
+}
+
+/** Test and tooling helper: a Config from overrides only, ignoring the real environment. */
+export function testConfig(overrides: Record<string, string | undefined> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SEED_DEMO: 'false', ...overrides });
+}

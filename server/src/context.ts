@@ -1,0 +1,115 @@
+import { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import { AcademicsRepository } from './modules/academics/academics.repository.ts';
+import { AcademicsService } from './modules/academics/academics.service.ts';
+import { IdentityRepository } from './modules/identity/identity.repository.ts';
+import { IdentityService } from './modules/identity/identity.service.ts';
+import { createBlobStore, type BlobStore } from './platform/blobs/index.ts';
+import { MemoryBus, RedisBus, type Bus } from './platform/bus/bus.ts';
+import { createDb, type Db } from './platform/db/database.ts';
+import { migrateToLatest } from './platform/db/migrator.ts';
+import { createLogger, type Logger } from './platform/logger.ts';
+import { createMetrics, type Metrics } from './platform/metrics.ts';
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './platform/rate-limiter.ts';
+
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+/**
+ * The composition root: the one place that builds platform pieces and services and wires them
+ * together. Transports (HTTP, gRPC, sockets, CLI) receive this and call the services.
+ */
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  blobs: BlobStore;
+  bus: Bus;
+  redis: Redis | undefined;
+  limiter: RateLimiter;
+  metrics: Metrics;
+  readiness: ReadinessCheck[];
+  identity: IdentityService;
+  academics: AcademicsService;
+  /** Run on close, last registered first. */
+  onClose: (fn: () => Promise<void> | void) => void;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  logger?: Logger;
+  migrate?: boolean;
+}
+
+export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const closers: (() => Promise<void> | void)[] = [];
+  const db = createDb(config.databaseUrl);
+  closers.push(() => db.destroy());
+  try {
+    if (opts.migrate !== false) await migrateToLatest(db);
+    const blobs = await createBlobStore(config.blobUrl);
+    closers.push(() => blobs.close());
+    let redis: Redis | undefined;
+    let bus: Bus;
+    let limiter: RateLimiter;
+    if (config.redisUrl) {
+      const r = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: true });
+      r.on('error', (err) => logger.debug({ err }, 'redis error'));
+      redis = r;
+      closers.push(() => r.disconnect());
+      const rb = new RedisBus(config.redisUrl);
+      bus = rb;
+      closers.push(() => rb.close());
+      limiter = new RedisRateLimiter(r);
+    } else {
+      bus = new MemoryBus();
+      closers.push(() => bus.close());
+      limiter = new MemoryRateLimiter();
+    }
+    const metrics = createMetrics();
+    const identity = new IdentityService(new IdentityRepository(db.kysely), config, limiter, blobs);
+    const academics = new AcademicsService(new AcademicsRepository(db.kysely), db, identity);
+
+    const readiness: ReadinessCheck[] = [
+      {
+        name: 'database',
+        check: async () => void (await db.kysely.selectFrom('settings').select('key').limit(1).execute()),
+      },
+      { name: 'blobs', check: () => blobs.check() },
+    ];
+    if (redis) {
+      const r = redis;
+      readiness.push({ name: 'redis', check: async () => void (await r.ping()) });
+    }
+
+    return {
+      config,
+      logger,
+      db,
+      blobs,
+      bus,
+      redis,
+      limiter,
+      metrics,
+      readiness,
+      identity,
+      academics,
+      onClose: (fn) => closers.push(fn),
+      close: async () => {
+        for (const fn of closers.splice(0).reverse()) {
+          try {
+            await fn();
+          } catch (err) {
+            logger.warn({ err }, 'error while closing');
+          }
+        }
+      },
+    };
+  } catch (err) {
+    for (const fn of closers.reverse()) await Promise.resolve(fn()).catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,48 @@
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../platform/errors.ts';
+
+export interface UploadedFile {
+  filename: string;
+  mimetype: string;
+  data: Buffer;
+}
+
+/** Reads the one file of a multipart request (field name free) into memory, within the upload limit. */
+export async function readSingleFile(
+  req: FastifyRequest,
+): Promise<{ file: UploadedFile; fields: Record<string, string> }> {
+  if (!req.isMultipart()) throw new AppError('multipart_required', 415, 'Send the file as multipart/form-data');
+  let file: UploadedFile | undefined;
+  const fields: Record<string, string> = {};
+  for await (const part of req.parts()) {
+    if (part.type === 'file') {
+      const data = await part.toBuffer();
+      if (file) throw new AppError('too_many_files', 400, 'Send exactly one file');
+      file = { filename: part.filename, mimetype: part.mimetype, data };
+    } else {
+      fields[part.fieldname] = String(part.value);
+    }
+  }
+  if (!file) throw new AppError('file_required', 400, 'No file in the request');
+  return { file, fields };
+}
+
+/** Reads every file of a multipart request into memory (for batches of photos). */
+export async function readFiles(
+  req: FastifyRequest,
+  maxFiles = 100,
+): Promise<{ files: UploadedFile[]; fields: Record<string, string> }> {
+  if (!req.isMultipart()) throw new AppError('multipart_required', 415, 'Send the files as multipart/form-data');
+  const files: UploadedFile[] = [];
+  const fields: Record<string, string> = {};
+  for await (const part of req.parts()) {
+    if (part.type === 'file') {
+      if (files.length >= maxFiles) throw new AppError('too_many_files', 413, `At most ${maxFiles} files per request`);
+      files.push({ filename: part.filename, mimetype: part.mimetype, data: await part.toBuffer() });
+    } else {
+      fields[part.fieldname] = String(part.value);
+    }
+  }
+  if (files.length === 0) throw new AppError('file_required', 400, 'No file in the request');
+  return { files, fields };
+}

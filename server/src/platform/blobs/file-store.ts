@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { notFound } from '../errors.ts';
+import { assertBlobId, newBlobId } from './blob-ids.ts';
+import type { BlobInfo, BlobStore, PutOptions } from './blob-store.ts';
+import { Metered } from './metered.ts';
+
+/** Blobs as files under one folder, fanned out by id prefix; metadata in a sidecar JSON file. */
+export class FileBlobStore implements BlobStore {
+  readonly kind = 'file' as const;
+
+  constructor(private readonly root: string) {
+    fs.mkdirSync(root, { recursive: true });
+  }
+
+  private pathOf(id: string): string {
+    assertBlobId(id);
+    return path.join(this.root, id.slice(-2), id);
+  }
+
+  async put(body: Readable | Buffer, opts: PutOptions): Promise<BlobInfo> {
+    const id = newBlobId();
+    const file = this.pathOf(id);
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.part`;
+    const meter = new Metered(opts.maxBytes);
+    try {
+      const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+      await pipeline(source, meter, fs.createWriteStream(tmp));
+      const info: BlobInfo = { id, size: meter.size, contentType: opts.contentType, sha256: meter.digest() };
+      await fsp.writeFile(`${file}.json`, JSON.stringify(info));
+      await fsp.rename(tmp, file);
+      return info;
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      await fsp.rm(`${file}.json`, { force: true });
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<Readable> {
+    const file = this.pathOf(id);
+    try {
+      await fsp.access(file);
+    } catch {
+      throw notFound('Blob');
+    }
+    return fs.createReadStream(file);
+  }
+
+  async getBuffer(id: string): Promise<Buffer> {
+    try {
+      return await fsp.readFile(this.pathOf(id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound('Blob');
+      throw err;
+    }
+  }
+
+  async head(id: string): Promise<BlobInfo | null> {
+    try {
+      return JSON.parse(await fsp.readFile(`${this.pathOf(id)}.json`, 'utf8')) as BlobInfo;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    const file = this.pathOf(id);
+    await fsp.rm(file, { force: true });
+    await fsp.rm(`${file}.json`, { force: true });
+  }
+
+  async signedUrl(): Promise<string | null> {
+    return null;
+  }
+
+  async *list(): AsyncIterable<string> {
+    for (const dir of await fsp.readdir(this.root)) {
+      const entries = await fsp.readdir(path.join(this.root, dir)).catch(() => [] as string[]);
+      for (const f of entries) if (/^[0-9a-z]{26}$/.test(f)) yield f;
+    }
+  }
+
+  async check(): Promise<void> {
+    await fsp.access(this.root, fs.constants.W_OK);
+  }
+
+  async close(): Promise<void> {}
+}
