@@ -23,8 +23,9 @@ export type App = FastifyInstance;
 
 export async function buildApp(ctx: AppContext): Promise<App> {
   const { config } = ctx;
+  const httpLogger: FastifyBaseLogger = ctx.logger.child({ component: 'http' });
   const app = Fastify({
-    loggerInstance: ctx.logger.child({ component: 'http' }),
+    loggerInstance: httpLogger,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     // Unknown fields are rejected by strict zod schemas; ajv is not used.
