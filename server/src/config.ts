@@ -1,5 +1,7 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { BlobUrlError, parseBlobUrl } from './platform/blobs/blob-url.ts';
 
 /**
  * The only reader of process.env. Every setting of the product is declared here once,
@@ -18,8 +20,14 @@ const databaseUrl = z
     message: 'must start with sqlite:, mysql://, mariadb://, postgres:// or postgresql://',
   });
 
-const blobUrl = z.string().refine((v) => /^(file:|s3:\/\/|azure:\/\/)/.test(v), {
-  message: 'must start with file:, s3:// or azure://',
+// Parsed in full at start-up so a typo in a bucket, parameter or key is reported by name.
+const blobUrl = z.string().superRefine((v, ctx) => {
+  try {
+    parseBlobUrl(v);
+  } catch (err) {
+    if (!(err instanceof BlobUrlError)) throw err;
+    ctx.addIssue({ code: 'custom', message: err.message });
+  }
 });
 
 const redisUrl = z
@@ -79,8 +87,23 @@ export const envSchema = z.object({
   TRUST_PROXY: bool.default(false),
   GRADES_FORWARD_GRPC: hostPort.optional(),
   GRADES_COMMIT_WINDOW_MS: z.coerce.number().int().min(0).max(100).default(2),
+  GRADES_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and :_.-').default('aula:grades:'),
   WEB_DIST: z.string().optional(),
   WORKERS: z.coerce.number().int().min(0).max(64).optional(),
+  VISION_TASK_TIMEOUT: duration.default(parseDuration('60s')),
+  VISION_MAX_SIDE: z.coerce.number().int().min(256).max(16384).default(4096),
+  VISION_BACKEND: z.enum(['auto', 'wasm']).default('auto'),
+  VISION_TILE_SIZE: z.coerce.number().int().min(256).max(8192).default(1024),
+  FACE_API_MODEL_DIR: z.string().min(1).optional(),
+  HUMAN_MODEL_DIR: z.string().min(1).optional(),
+  FACE_DETECT_MIN_CONFIDENCE: z.coerce.number().gt(0).max(1).default(0.3),
+  FACE_MATCH_THRESHOLD: z.coerce.number().gt(0).max(2).default(0.645),
+  FACE_MATCH_MARGIN: z.coerce.number().min(0).max(1).default(0.02),
+  FACE_ENROLL_MIN_SIZE: z.coerce.number().int().min(16).max(4096).default(80),
+  FACE_ENROLL_MIN_SHARPNESS: z.coerce.number().min(0).default(40),
+  FACE_ENROLL_MAX_YAW: z.coerce.number().gt(0).max(1).default(0.6),
+  FACE_LOGIN_MIN_ANTISPOOF: z.coerce.number().min(0).max(1).default(0.3),
+  FACE_LOGIN_MIN_LIVENESS: z.coerce.number().min(0).max(1).default(0.5),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -109,8 +132,34 @@ export interface Config {
   trustProxy: boolean;
   gradesForwardGrpc: string | undefined;
   gradesCommitWindowMs: number;
+  /** Key prefix of the live grade counters in Redis. */
+  gradesRedisPrefix: string;
   webDist: string;
   workers: number | undefined;
+  vision: {
+    /** Worker processes for inference (one per core unless WORKERS says otherwise; at least one). */
+    workers: number;
+    taskTimeoutMs: number;
+    /** Longest side an image is decoded to for inference. */
+    maxSide: number;
+    backend: 'auto' | 'wasm';
+    tileSize: number;
+    /** Weight folders; undefined means the installed packages' own. */
+    faceApiModelDir: string | undefined;
+    humanModelDir: string | undefined;
+    detectMinConfidence: number;
+  };
+  faces: {
+    /** Largest L2 distance between descriptors still taken as the same person. */
+    matchThreshold: number;
+    /** How much nearer the best identity must be than the second best. */
+    matchMargin: number;
+    enrollMinSize: number;
+    enrollMinSharpness: number;
+    enrollMaxYaw: number;
+    loginMinAntispoof: number;
+    loginMinLiveness: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -162,8 +211,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     gradesForwardGrpc: e.GRADES_FORWARD_GRPC,
     gradesCommitWindowMs: e.GRADES_COMMIT_WINDOW_MS,
+    gradesRedisPrefix: e.GRADES_REDIS_PREFIX,
     webDist: path.resolve(e.WEB_DIST ?? path.join(import.meta.dirname, '../../web/dist')),
     workers: e.WORKERS,
+    vision: {
+      workers: Math.max(1, e.WORKERS ?? os.availableParallelism()),
+      taskTimeoutMs: e.VISION_TASK_TIMEOUT,
+      maxSide: e.VISION_MAX_SIDE,
+      backend: e.VISION_BACKEND,
+      tileSize: e.VISION_TILE_SIZE,
+      faceApiModelDir: e.FACE_API_MODEL_DIR ? path.resolve(e.FACE_API_MODEL_DIR) : undefined,
+      humanModelDir: e.HUMAN_MODEL_DIR ? path.resolve(e.HUMAN_MODEL_DIR) : undefined,
+      detectMinConfidence: e.FACE_DETECT_MIN_CONFIDENCE,
+    },
+    faces: {
+      matchThreshold: e.FACE_MATCH_THRESHOLD,
+      matchMargin: e.FACE_MATCH_MARGIN,
+      enrollMinSize: e.FACE_ENROLL_MIN_SIZE,
+      enrollMinSharpness: e.FACE_ENROLL_MIN_SHARPNESS,
+      enrollMaxYaw: e.FACE_ENROLL_MAX_YAW,
+      loginMinAntispoof: e.FACE_LOGIN_MIN_ANTISPOOF,
+      loginMinLiveness: e.FACE_LOGIN_MIN_LIVENESS,
+    },
   };
 }
 

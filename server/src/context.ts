@@ -2,8 +2,14 @@ import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { AcademicsRepository } from './modules/academics/academics.repository.ts';
 import { AcademicsService } from './modules/academics/academics.service.ts';
+import { FacesRepository } from './modules/faces/faces.repository.ts';
+import { FacesService } from './modules/faces/faces.service.ts';
+import { GradesGrpcForwarder } from './modules/grades/grpc-forwarder.ts';
+import { GradesService } from './modules/grades/grades.service.ts';
 import { IdentityRepository } from './modules/identity/identity.repository.ts';
 import { IdentityService } from './modules/identity/identity.service.ts';
+import { LoadtestsRepository } from './modules/loadtests/loadtests.repository.ts';
+import { LoadtestsService } from './modules/loadtests/loadtests.service.ts';
 import { createBlobStore, type BlobStore } from './platform/blobs/index.ts';
 import { MemoryBus, RedisBus, type Bus } from './platform/bus/bus.ts';
 import { createDb, type Db } from './platform/db/database.ts';
@@ -11,6 +17,8 @@ import { migrateToLatest } from './platform/db/migrator.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './platform/rate-limiter.ts';
+import { RoomRegistry } from './realtime/rooms.ts';
+import { createVision, type Vision } from './vision/index.ts';
 
 export interface ReadinessCheck {
   name: string;
@@ -33,6 +41,16 @@ export interface AppContext {
   readiness: ReadinessCheck[];
   identity: IdentityService;
   academics: AcademicsService;
+  loadtests: LoadtestsService;
+  /** Vision engine, model registry and worker pool (workers start with the server or on first use). */
+  vision: Vision;
+  faces: FacesService;
+  /** Grade ingest (group-commit writer), live counters and analytics. */
+  grades: GradesService;
+  /** Set by GRADES_FORWARD_GRPC: REST ingest is handed to the gRPC ingest service. */
+  gradesForwarder: GradesGrpcForwarder | undefined;
+  /** Who may join which Socket.IO room, and what a joining socket receives first; modules register here. */
+  rooms: RoomRegistry;
   /** Run on close, last registered first. */
   onClose: (fn: () => Promise<void> | void) => void;
   close(): Promise<void>;
@@ -72,6 +90,28 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const metrics = createMetrics();
     const identity = new IdentityService(new IdentityRepository(db.kysely), config, limiter, blobs);
     const academics = new AcademicsService(new AcademicsRepository(db.kysely), db, identity);
+    const loadtests = new LoadtestsService(new LoadtestsRepository(db.kysely, db.dialect), db, bus);
+    const vision = createVision(config, logger);
+    closers.push(() => vision.close());
+    const faces = new FacesService(
+      new FacesRepository(db.kysely),
+      identity,
+      academics,
+      blobs,
+      vision,
+      config,
+      limiter,
+      bus,
+      logger,
+    );
+    closers.push(() => faces.close());
+    const grades = new GradesService({ db, config, bus, logger, metrics, redisPrefix: config.gradesRedisPrefix });
+    // Registered after the database and bus, so it drains its queue before they close.
+    closers.push(() => grades.close());
+    await grades.init();
+    const forwardTo = config.gradesForwardGrpc;
+    const gradesForwarder = forwardTo ? new GradesGrpcForwarder(forwardTo) : undefined;
+    if (gradesForwarder) closers.push(() => gradesForwarder.close());
 
     const readiness: ReadinessCheck[] = [
       {
@@ -79,6 +119,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
         check: async () => void (await db.kysely.selectFrom('settings').select('key').limit(1).execute()),
       },
       { name: 'blobs', check: () => blobs.check() },
+      vision.readiness,
     ];
     if (redis) {
       const r = redis;
@@ -97,6 +138,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       readiness,
       identity,
       academics,
+      loadtests,
+      vision,
+      faces,
+      grades,
+      gradesForwarder,
+      rooms: new RoomRegistry(),
       onClose: (fn) => closers.push(fn),
       close: async () => {
         for (const fn of closers.splice(0).reverse()) {

@@ -1,5 +1,6 @@
 import type { Config } from './config.ts';
 import { createContext, type AppContext } from './context.ts';
+import { startGrpcServer, type GrpcServerHandle } from './grpc/server.ts';
 import { buildApp, type App } from './http/app.ts';
 import { ensureBootstrap } from './seed/bootstrap.ts';
 
@@ -9,6 +10,8 @@ export interface RunningServer {
   ctx: AppContext;
   app: App | undefined;
   url: string | undefined;
+  /** The bound gRPC port (roles all and ingest-grpc). */
+  grpcPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -25,7 +28,9 @@ export async function runServer(
   const ctx = await createContext(config);
   let app: App | undefined;
   let url: string | undefined;
+  let grpc: GrpcServerHandle | undefined;
   try {
+    if (role !== 'ingest-grpc') startVision(ctx);
     if (role === 'all' || role === 'api') {
       const boot = await ensureBootstrap(ctx);
       app = await buildApp(ctx);
@@ -43,8 +48,17 @@ export async function runServer(
       } else {
         print('  Sign in with your account (the demo admin is "admin")');
       }
+      if (boot.seededDemo) {
+        print('  Demo accounts: teachers "teacher1"/"teacher2" and students (e.g. "201900001") use the same password');
+      }
     }
+    if (role === 'all' || role === 'ingest-grpc') {
+      grpc = await startGrpcServer(ctx);
+      print(`  gRPC       ${config.grpcHost}:${grpc.port}   (aula.grades.v1.Grades)`);
+    }
+    if (role !== 'worker') checkGradeCounters(ctx);
   } catch (err) {
+    await grpc?.stop(1000);
     await app?.close();
     await ctx.close();
     throw err;
@@ -52,10 +66,32 @@ export async function runServer(
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      await app?.close();
+      // Stop taking calls on both transports; closing the context then drains the grade writer.
+      await Promise.all([grpc?.stop(), app?.close()]);
       await ctx.close();
     })());
-  return { ctx, app, url, stop };
+  return { ctx, app, url, grpcPort: grpc?.port, stop };
+}
+
+/** Vision models load in the background; /health/ready stays failing (naming them) until they do. */
+function startVision(ctx: AppContext): void {
+  const t0 = Date.now();
+  ctx.vision.start().then(
+    () => {
+      const s = ctx.vision.pool.status();
+      if (s.failed.length) return; // already logged, by model, by the pool
+      ctx.logger.info({ workers: s.ready, backend: s.backend, ms: Date.now() - t0 }, 'vision models loaded');
+    },
+    (err: unknown) => ctx.logger.error({ err }, 'vision workers did not start'),
+  );
+}
+
+/** Live grade counters in Redis are compared with SQL at start and rebuilt when they differ. */
+function checkGradeCounters(ctx: AppContext): void {
+  ctx.grades.startupCheck().then(
+    (r) => r && ctx.logger.info(r, 'grade counters rebuilt from SQL'),
+    (err: unknown) => ctx.logger.warn({ err }, 'grade counter check failed; counters will be rebuilt when Redis is back'),
+  );
 }
 
 /** Stops cleanly on SIGINT/SIGTERM, finishing in-flight requests first. */

@@ -15,7 +15,10 @@ import {
 } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.ts';
 import { academicsRoutes } from '../modules/academics/academics.routes.ts';
+import { facesRoutes } from '../modules/faces/faces.routes.ts';
+import { gradesRoutes } from '../modules/grades/grades.routes.ts';
 import { identityRoutes } from '../modules/identity/identity.routes.ts';
+import { loadtestsRoutes } from '../modules/loadtests/loadtests.routes.ts';
 import { authPlugin } from './auth.ts';
 import { problem, sendProblem } from './problem.ts';
 
@@ -144,6 +147,9 @@ export async function buildApp(ctx: AppContext): Promise<App> {
     async (api) => {
       await api.register(identityRoutes, { ctx });
       await api.register(academicsRoutes, { ctx });
+      await api.register(facesRoutes, { ctx });
+      await api.register(loadtestsRoutes, { ctx });
+      await api.register(gradesRoutes, { ctx });
     },
     { prefix: '/api/v1' },
   );

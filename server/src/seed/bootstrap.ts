@@ -37,7 +37,8 @@ export async function ensureBootstrap(ctx: AppContext): Promise<BootstrapResult>
   let seededDemo = false;
   if (ctx.config.seedDemo) {
     const { seedDemo } = await import('./demo.ts');
-    await seedDemo(ctx);
+    // The demo accounts share the admin's password, so whoever reads it once can try every role.
+    await seedDemo(ctx, { password: ctx.config.adminPassword ?? generated });
     seededDemo = true;
   }
   return { createdAdmin: true, generatedAdminPassword: generated, seededDemo };

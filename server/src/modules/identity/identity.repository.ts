@@ -92,6 +92,14 @@ export class IdentityRepository {
     await this.db.insertInto('users').values(row).execute();
   }
 
+  /** Many users in few statements (roster imports, demo data). */
+  async insertUsers(rows: readonly Insertable<UsersTable>[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += 200) {
+      const part = rows.slice(i, i + 200);
+      await this.db.insertInto('users').values(part).execute();
+    }
+  }
+
   async updateUser(id: string, patch: Updateable<UsersTable>): Promise<void> {
     await this.db.updateTable('users').set(patch).where('id', '=', id).execute();
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Insertable } from 'kysely';
 import type { Config } from '../../config.ts';
 import type { BlobStore } from '../../platform/blobs/index.ts';
-import { isUniqueViolation } from '../../platform/db/database.ts';
+import { isUniqueViolation, type Executor } from '../../platform/db/database.ts';
 import type { UsersTable } from '../../platform/db/tables/identity.ts';
 import { AppError, conflict, forbidden, notFound, unauthorized } from '../../platform/errors.ts';
 import { newId, randomToken } from '../../platform/ids.ts';
@@ -102,6 +102,48 @@ export class IdentityService {
     if (await this.repo.findUserByUsername(row.username)) return conflict('username_taken', 'That username is taken');
     if (await this.repo.findUserByEmail(row.email)) return conflict('email_taken', 'That email is already registered');
     return conflict('student_code_taken', 'That student code belongs to another user');
+  }
+
+  /**
+   * The same service with its queries on `db`, so another module can create accounts inside its
+   * own transaction (a roster import either creates every student or none).
+   */
+  withExecutor(db: Executor): IdentityService {
+    return new IdentityService(this.repo.withExecutor(db), this.config, this.limiter, this.blobs);
+  }
+
+  /**
+   * Creates many accounts in a few statements and returns their ids in input order. The password
+   * comes already hashed so that one hash can serve a whole batch; callers check uniqueness first,
+   * and a duplicate that slips in concurrently fails the batch with a 409.
+   */
+  async createUsers(
+    inputs: readonly Omit<NewUser, 'password'>[],
+    passwordHash: string | null = null,
+  ): Promise<string[]> {
+    const t = Date.now();
+    const rows: Insertable<UsersTable>[] = inputs.map((input) => ({
+      id: newId(t),
+      username: input.username.toLowerCase(),
+      email: input.email.toLowerCase(),
+      full_name: input.fullName,
+      role: input.role,
+      password_hash: passwordHash,
+      student_code: input.studentCode ?? null,
+      profile_blob_id: null,
+      profile_thumb_blob_id: null,
+      created_at: t,
+      updated_at: t,
+    }));
+    try {
+      await this.repo.insertUsers(rows);
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        throw conflict('duplicate_user', 'A username, email or student code is already in use');
+      }
+      throw err;
+    }
+    return rows.map((r) => r.id);
   }
 
   async register(input: Omit<NewUser, 'role'>): Promise<UserRow> {

@@ -4,9 +4,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { notFound } from '../errors.ts';
+import { ID_PATTERN } from '../ids.ts';
 import { assertBlobId, newBlobId } from './blob-ids.ts';
 import type { BlobInfo, BlobStore, PutOptions } from './blob-store.ts';
 import { Metered } from './metered.ts';
+import { storeFailure } from './store-errors.ts';
 
 /** Blobs as files under one folder, fanned out by id prefix; metadata in a sidecar JSON file. */
 export class FileBlobStore implements BlobStore {
@@ -24,20 +26,20 @@ export class FileBlobStore implements BlobStore {
   async put(body: Readable | Buffer, opts: PutOptions): Promise<BlobInfo> {
     const id = newBlobId();
     const file = this.pathOf(id);
-    await fsp.mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.part`;
     const meter = new Metered(opts.maxBytes);
     try {
+      await fsp.mkdir(path.dirname(file), { recursive: true });
       const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
       await pipeline(source, meter, fs.createWriteStream(tmp));
-      const info: BlobInfo = { id, size: meter.size, contentType: opts.contentType, sha256: meter.digest() };
+      const info: BlobInfo = { id, size: meter.bytesSeen, contentType: opts.contentType, sha256: meter.digest() };
       await fsp.writeFile(`${file}.json`, JSON.stringify(info));
       await fsp.rename(tmp, file);
       return info;
     } catch (err) {
-      await fsp.rm(tmp, { force: true });
-      await fsp.rm(`${file}.json`, { force: true });
-      throw err;
+      await fsp.rm(tmp, { force: true }).catch(() => {});
+      await fsp.rm(`${file}.json`, { force: true }).catch(() => {});
+      throw storeFailure('file', 'put', err);
     }
   }
 
@@ -75,18 +77,21 @@ export class FileBlobStore implements BlobStore {
     await fsp.rm(`${file}.json`, { force: true });
   }
 
-  async signedUrl(): Promise<string | null> {
+  async signedUrl(id: string): Promise<string | null> {
+    assertBlobId(id);
     return null;
   }
 
   async *list(): AsyncIterable<string> {
     for (const dir of await fsp.readdir(this.root)) {
       const entries = await fsp.readdir(path.join(this.root, dir)).catch(() => [] as string[]);
-      for (const f of entries) if (/^[0-9a-z]{26}$/.test(f)) yield f;
+      for (const f of entries) if (ID_PATTERN.test(f)) yield f;
     }
   }
 
   async check(): Promise<void> {
+    const st = await fsp.stat(this.root);
+    if (!st.isDirectory()) throw new Error(`Blob folder ${this.root} is not a directory`);
     await fsp.access(this.root, fs.constants.W_OK);
   }
 

@@ -4,7 +4,8 @@ import { BlobTooLargeError } from './blob-ids.ts';
 
 /** Pass-through that counts bytes, hashes them and enforces a size limit while streaming. */
 export class Metered extends Transform {
-  size = 0;
+  // Not named `size`: upload helpers read `body.size` as the total length of a stream.
+  bytesSeen = 0;
   private readonly hash = createHash('sha256');
 
   constructor(private readonly maxBytes = Number.POSITIVE_INFINITY) {
@@ -12,8 +13,8 @@ export class Metered extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.maxBytes) {
+    this.bytesSeen += chunk.length;
+    if (this.bytesSeen > this.maxBytes) {
       cb(new BlobTooLargeError(this.maxBytes));
       return;
     }

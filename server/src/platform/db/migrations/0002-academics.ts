@@ -1,5 +1,8 @@
 import type { Kysely } from 'kysely';
 
+// Calendar dates (semester bounds) are stored as 'YYYY-MM-DD' strings: they are days, not
+// instants, and must not shift with the server's time zone. Meeting times are epoch ms.
+
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('semesters')
@@ -57,6 +60,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('ends_at', 'bigint', (c) => c.notNull())
     .addColumn('late_after_minutes', 'integer', (c) => c.notNull().defaultTo(10))
     .addColumn('status', 'varchar(16)', (c) => c.notNull().defaultTo('scheduled'))
+    .addColumn('opened_at', 'bigint')
     .addColumn('closed_at', 'bigint')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addUniqueConstraint('class_sessions_offering_start_uq', ['offering_id', 'starts_at'])

@@ -49,6 +49,7 @@ export interface ClassSessionsTable {
   ends_at: number;
   late_after_minutes: Generated<number>;
   status: Generated<ClassSessionStatus>;
+  opened_at: number | null;
   closed_at: number | null;
   created_at: number;
 }

@@ -52,6 +52,10 @@ export interface FaceTemplatesTable {
   quality: number;
   created_by: string | null;
   created_at: number;
+  /** upload | webcam | profile | import (added by migration 0005). */
+  source: Generated<string>;
+  /** JSON [x, y, width, height] of the face in the source image. */
+  box: string | null;
 }
 
 export interface AuditLogTable {

@@ -1,0 +1,150 @@
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docScreenshot, launchBrowser, type TestBrowser } from './support/browser.ts';
+import { ROOT, startAula, type RunningAula } from './support/server.ts';
+
+/**
+ * The live dashboard in a real browser against the real product: grades sent by a machine client
+ * through the REST API show up on an open page without a reload, both the live counters (over
+ * Socket.IO) and the charts (re-read every few seconds while grades arrive).
+ */
+
+const DOCS = path.join(ROOT, 'docs/screenshots');
+const COURSES = ['SO1', 'BD1', 'IPC2', 'ARQ1'];
+const FIRST = ['María', 'José', 'Ana', 'Kevin', 'Daniela', 'Óscar', 'Gabriela', 'Byron', 'Lucía', 'Diego'];
+const LAST = ['López', 'Pérez', 'Morales', 'Xicará', 'Reyes', 'Villatoro', 'Castillo', 'Ajcalón', 'Monzón', 'Tzul'];
+
+let aula: RunningAula;
+let browser: TestBrowser;
+let page: Page;
+let token = '';
+
+async function apiCall<T>(method: string, url: string, body?: unknown): Promise<{ status: number; json: T }> {
+  const cookies = await browser.context.cookies(aula.url);
+  const csrf = cookies.find((c) => c.name === 'aula_csrf')?.value ?? '';
+  const res = await browser.context.request.fetch(`${aula.url}/api/v1${url}`, {
+    method,
+    headers: { 'x-csrf-token': csrf, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    data: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status(), json: (await res.json().catch(() => null)) as T };
+}
+
+/** Sends grades the way an ingest client does: bearer token, JSON array. */
+async function sendGrades(from: number, count: number): Promise<void> {
+  const records = Array.from({ length: count }, (_, k) => {
+    const i = from + k;
+    return {
+      student_code: `2025${String(i % 40).padStart(5, '0')}`,
+      student_name: `${FIRST[i % FIRST.length]} ${LAST[(i * 7) % LAST.length]}`,
+      course_code: COURSES[i % COURSES.length],
+      semester: 1,
+      year: 2025,
+      score: (i * 37) % 101,
+    };
+  });
+  const res = await fetch(`${aula.url}/api/v1/grades`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(records),
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  expect(await res.json()).toEqual({ accepted: count, duplicates: 0 });
+}
+
+const liveTotal = () => page.getByTestId('live-total').innerText();
+const digits = (s: string) => Number(s.replace(/[^\d]/g, ''));
+
+describe('grades dashboard: live counters in the browser', () => {
+  beforeAll(async () => {
+    aula = await startAula();
+    browser = await launchBrowser({ viewport: { width: 1366, height: 900 } });
+    page = browser.page;
+    page.setDefaultTimeout(15_000);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await aula?.stop();
+  });
+
+  it('signs in and opens the dashboard, connected and live', async () => {
+    await page.goto(aula.url);
+    await page.waitForURL('**/sign-in');
+    await page.getByRole('textbox', { name: 'Username or email' }).fill('admin');
+    await page.getByRole('textbox', { name: 'Password' }).fill(aula.adminPassword);
+    await page.getByRole('textbox', { name: 'Password' }).press('Enter');
+    await page.getByTestId('user-menu').waitFor();
+
+    const me = await apiCall<{ id: string }>('GET', '/auth/me');
+    const created = await apiCall<{ token: string }>('POST', '/tokens', {
+      userId: me.json.id,
+      name: 'dashboard e2e ingest',
+      scopes: ['grades:write'],
+    });
+    expect(created.status).toBe(201);
+    token = created.json.token;
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Grades dashboard' }).click();
+    await page.waitForURL('**/grades/dashboard');
+    await page.getByRole('heading', { name: 'Grades dashboard' }).waitFor();
+    await expect.poll(() => page.getByTestId('live-indicator').getAttribute('data-status')).toBe('live');
+    await expect.poll(liveTotal).toBe('0');
+  });
+
+  it('shows grades posted through the REST API without a reload', async () => {
+    // Any reload or navigation would drop this marker.
+    await page.evaluate(() => ((window as unknown as { aulaMarker: number }).aulaMarker = 42));
+
+    await sendGrades(0, 30);
+    await expect.poll(async () => digits(await liveTotal()), { timeout: 5000 }).toBe(30);
+
+    // A burst of small requests: the page keeps up and ends on the exact total.
+    for (let i = 0; i < 20; i++) await sendGrades(30 + i * 5, 5);
+    await expect.poll(async () => digits(await liveTotal()), { timeout: 5000 }).toBe(130);
+
+    const table = page.getByTestId('students-per-course');
+    await expect.poll(() => table.innerText()).toContain('SO1');
+    for (const c of COURSES) expect(await table.innerText()).toContain(c);
+    // 40 distinct student codes spread evenly over 4 courses: 10 per course.
+    await expect.poll(() => page.getByTestId('live-group-students').innerText()).toBe('10');
+
+    // The charts are refreshed from SQL while grades arrive, still without a reload.
+    await page.getByTestId('chart-pass-fail').waitFor({ timeout: 15_000 });
+    await page.getByTestId('chart-top-courses').waitFor();
+    await page.getByTestId('chart-top-students').waitFor();
+
+    expect(await page.evaluate(() => (window as unknown as { aulaMarker?: number }).aulaMarker)).toBe(42);
+  });
+
+  it('follows one course and semester in its own room', async () => {
+    await page.getByRole('combobox', { name: 'Course', exact: true }).click();
+    await page.getByRole('option', { name: 'IPC2', exact: true }).click();
+    await expect.poll(() => page.getByTestId('live-group-students').innerText()).toBe('10');
+    // Three students new to IPC2 take it from 10 to 13.
+    const res = await fetch(`${aula.url}/api/v1/grades`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(
+        Array.from({ length: 3 }, (_, k) => ({
+          student_code: `2025NEW${k}`,
+          student_name: `Nuevo Estudiante ${k}`,
+          course_code: 'IPC2',
+          semester: 1,
+          year: 2025,
+          score: 90,
+        })),
+      ),
+    });
+    expect(res.status).toBe(201);
+    await expect.poll(() => page.getByTestId('live-group-students').innerText(), { timeout: 5000 }).toBe('13');
+    await expect.poll(async () => digits(await liveTotal())).toBe(133);
+
+    await page.mouse.move(0, 0);
+    const bytes = await docScreenshot(page, path.join(DOCS, 'grades-dashboard.png'));
+    expect(bytes).toBeGreaterThan(10 * 1024);
+    expect(bytes).toBeLessThan(400 * 1024);
+    expect(browser.errors).toEqual([]);
+  });
+});

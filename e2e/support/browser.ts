@@ -1,0 +1,132 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { ROOT } from './server.ts';
+
+/**
+ * The Debian chromium driven by playwright-core: nothing is downloaded, every run starts from an
+ * empty profile, and the browser never talks to anything but the server under test.
+ */
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+export const SCREENSHOT_DIR = path.join(ROOT, '.reports/screenshots');
+
+export interface BrowserOptions {
+  /** Added to the standard flags, e.g. a fake camera for attendance tests. */
+  extraArgs?: string[];
+  viewport?: { width: number; height: number };
+  /** Granted to every origin, e.g. ['camera']. */
+  permissions?: string[];
+  colorScheme?: 'light' | 'dark';
+  timezoneId?: string;
+}
+
+export interface TestBrowser {
+  context: BrowserContext;
+  page: Page;
+  /** Console errors and uncaught page errors seen so far. */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(opts: BrowserOptions = {}): Promise<TestBrowser> {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aula-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])],
+    viewport: opts.viewport ?? { width: 1280, height: 800 },
+    deviceScaleFactor: 1,
+    colorScheme: opts.colorScheme ?? 'light',
+    locale: 'en-US',
+    // The server generates class sessions in its own zone; the browser shows them in the same one.
+    timezoneId: opts.timezoneId ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
+    permissions: opts.permissions,
+  });
+  const errors: string[] = [];
+  const watch = (page: Page) => {
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    });
+  };
+  context.on('page', watch);
+  const page = context.pages()[0] ?? (await context.newPage());
+  watch(page);
+  return {
+    context,
+    page,
+    errors,
+    async close() {
+      await context.close();
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ScreenshotCheck {
+  file: string;
+  png: Buffer;
+  width: number;
+  height: number;
+  /** Mean of the per-channel standard deviations: near 0 for a blank or single-color image. */
+  stdev: number;
+}
+
+/** Saves a PNG of the viewport (or the whole page) under .reports/screenshots/ and measures it. */
+export async function screenshot(
+  page: Page,
+  name: string,
+  opts: { fullPage?: boolean } = {},
+): Promise<ScreenshotCheck> {
+  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+  const png = await page.screenshot({ path: file, type: 'png', fullPage: opts.fullPage ?? false });
+  return { file, png, ...(await measurePng(png)) };
+}
+
+export async function measurePng(png: Buffer): Promise<{ width: number; height: number; stdev: number }> {
+  const img = sharp(png);
+  const [meta, stats] = await Promise.all([img.metadata(), img.stats()]);
+  const channels = stats.channels.slice(0, 3);
+  const stdev = channels.reduce((s, c) => s + c.stdev, 0) / channels.length;
+  return { width: meta.width ?? 0, height: meta.height ?? 0, stdev };
+}
+
+/**
+ * A screenshot for the documentation: palette PNG, small enough to keep in the repository.
+ * Returns the written size in bytes.
+ */
+export async function docScreenshot(page: Page, file: string): Promise<number> {
+  await dismissNotifications(page);
+  // No hover highlight from wherever the last click happened.
+  await page.mouse.move(1, 1);
+  // No hover highlight from wherever the last click happened.
+  await page.mouse.move(1, 1);
+  const raw = await page.screenshot({ type: 'png' });
+  const out = await sharp(raw).png({ palette: true, colours: 128, compressionLevel: 9, effort: 10 }).toBuffer();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, out);
+  return out.length;
+}
+
+/** Closes toast notifications so they do not cover what a screenshot is meant to show. */
+export async function dismissNotifications(page: Page): Promise<void> {
+  const close = page.locator('.mantine-Notification-root .mantine-Notification-closeButton');
+  for (let i = await close.count(); i > 0; i--) await close.first().click();
+  await page
+    .locator('.mantine-Notification-root')
+    .first()
+    .waitFor({ state: 'detached', timeout: 3000 })
+    .catch(() => {});
+}

@@ -1,0 +1,92 @@
+import type { GradesRepository, RankRow } from './grades.repository.ts';
+import type { GroupFilter } from './grades.schemas.ts';
+
+export interface TopStudent {
+  studentCode: string;
+  studentName: string;
+  average: number;
+}
+
+interface Candidate {
+  code: string;
+  name: string;
+  nameRecordId: string;
+  sum: number;
+  n: number;
+}
+
+const PAGE = 200;
+
+/** a ranks before b: higher average first (compared exactly, as fractions), then student code. */
+function before(a: Candidate, b: Candidate): boolean {
+  const l = a.sum * b.n;
+  const r = b.sum * a.n;
+  return l !== r ? l > r : a.code < b.code;
+}
+
+/**
+ * Top students by average effective grade, without aggregating every student.
+ *
+ * Effective grades are walked from the highest score down (an index order). A student's average
+ * can never exceed their best grade, so once the next grade in the walk is below the current
+ * last-place average, no student not yet seen can enter the list and the walk stops. Each newly
+ * seen student's average is computed from all their grades in scope. On realistic data the walk
+ * reads a few hundred rows, whatever the table size.
+ */
+export async function topStudents(repo: GradesRepository, f: GroupFilter, limit: number): Promise<TopStudent[]> {
+  const best: Candidate[] = [];
+  const seen = new Set<string>();
+  let after: RankRow | null = null;
+  walk: for (;;) {
+    const page = await repo.rankPage(f, after, PAGE);
+    if (page.length === 0) break;
+    const fresh = [...new Set(page.map((r) => r.student_code).filter((c) => !seen.has(c)))];
+    const stats = new Map<string, Candidate>();
+    for (const row of fresh.length ? await repo.scoresOfStudents(fresh, f) : []) {
+      const c = stats.get(row.student_code);
+      const score = Number(row.score_x100);
+      if (!c) {
+        stats.set(row.student_code, {
+          code: row.student_code,
+          name: row.student_name,
+          nameRecordId: row.record_id,
+          sum: score,
+          n: 1,
+        });
+      } else {
+        c.sum += score;
+        c.n++;
+        // The name of the latest record, as the student is known now.
+        if (row.record_id > c.nameRecordId) {
+          c.name = row.student_name;
+          c.nameRecordId = row.record_id;
+        }
+      }
+    }
+    for (const row of page) {
+      const score = Number(row.score_x100);
+      if (best.length === limit) {
+        const last = best[limit - 1];
+        const cmp = score * last.n - last.sum;
+        if (cmp < 0 || (cmp === 0 && row.student_code > last.code)) break walk;
+      }
+      if (seen.has(row.student_code)) continue;
+      seen.add(row.student_code);
+      const c = stats.get(row.student_code);
+      if (!c) continue;
+      let i = best.length;
+      while (i > 0 && before(c, best[i - 1])) i--;
+      if (i < limit) {
+        best.splice(i, 0, c);
+        if (best.length > limit) best.pop();
+      }
+    }
+    if (page.length < PAGE) break;
+    after = page[page.length - 1];
+  }
+  return best.map((c) => ({
+    studentCode: c.code,
+    studentName: c.name,
+    average: Math.round(c.sum / c.n) / 100,
+  }));
+}
