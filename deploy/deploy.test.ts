@@ -331,6 +331,24 @@ describe.each(PLATFORM)('%s: Aula Deployments', (name) => {
     }
   });
 
+  it('probes the worker on the inference processes that the vision pool really forks', () => {
+    const c = podSpec(byName(objs, 'Deployment', 'aula-worker')).containers[0];
+    const pool = fs.readFileSync(path.join(ROOT, 'server/src/vision/pool.ts'), 'utf8');
+    expect(pool).toMatch(/fork\(WORKER_FILE\b/);
+    expect(pool).toContain("path.join(import.meta.dirname, 'worker.ts')");
+    for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) {
+      const [shell, flag, script] = probe.exec.command as string[];
+      expect([shell, flag]).toEqual(['sh', '-c']);
+      const m = /^grep -qs (\S+) \/proc\/\[0-9\]\*\/cmdline$/.exec(script);
+      expect(m, script).not.toBeNull();
+      const pattern = new RegExp(m![1]);
+      // Matches the forked process's command line, never the probe's own.
+      expect(pattern.test(`node --import tsx ${path.join('/app/server/src/vision', 'worker.ts')}`)).toBe(true);
+      expect(pattern.test(script)).toBe(false);
+      expect(fs.existsSync(path.join(ROOT, 'server/src/vision/worker.ts'))).toBe(true);
+    }
+  });
+
   it('runs as uid 10001 on a read-only root filesystem, with /tmp and /app/data on emptyDir', () => {
     for (const d of deployments) {
       const pod = podSpec(d);

@@ -103,21 +103,25 @@ export async function measurePng(png: Buffer): Promise<{ width: number; height: 
   return { width: meta.width ?? 0, height: meta.height ?? 0, stdev };
 }
 
+// Test harness knob: refresh the committed documentation screenshots.
+const UPDATE_DOCS = process.env.UPDATE_DOC_SCREENSHOTS === '1';
+
 /**
  * A screenshot for the documentation: palette PNG, small enough to keep in the repository.
- * Returns the written size in bytes.
+ * It replaces `file` only when that is missing or UPDATE_DOC_SCREENSHOTS=1, so ordinary test
+ * runs leave the committed pictures alone; otherwise it goes to .reports/screenshots/docs/.
+ * Returns the path written and its size in bytes.
  */
-export async function docScreenshot(page: Page, file: string): Promise<number> {
+export async function docScreenshot(page: Page, file: string): Promise<{ file: string; bytes: number }> {
   await dismissNotifications(page);
-  // No hover highlight from wherever the last click happened.
-  await page.mouse.move(1, 1);
   // No hover highlight from wherever the last click happened.
   await page.mouse.move(1, 1);
   const raw = await page.screenshot({ type: 'png' });
   const out = await sharp(raw).png({ palette: true, colours: 128, compressionLevel: 9, effort: 10 }).toBuffer();
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, out);
-  return out.length;
+  const target = UPDATE_DOCS || !fs.existsSync(file) ? file : path.join(SCREENSHOT_DIR, 'docs', path.basename(file));
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.writeFileSync(target, out);
+  return { file: target, bytes: out.length };
 }
 
 /** Closes toast notifications so they do not cover what a screenshot is meant to show. */

@@ -104,6 +104,7 @@ export const envSchema = z.object({
   FACE_ENROLL_MAX_YAW: z.coerce.number().gt(0).max(1).default(0.6),
   FACE_LOGIN_MIN_ANTISPOOF: z.coerce.number().min(0).max(1).default(0.3),
   FACE_LOGIN_MIN_LIVENESS: z.coerce.number().min(0).max(1).default(0.5),
+  FACE_LOGIN_RATE_LIMIT_PER_IP: z.coerce.number().int().positive().optional(),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -159,6 +160,8 @@ export interface Config {
     enrollMaxYaw: number;
     loginMinAntispoof: number;
     loginMinLiveness: number;
+    /** Face sign-in attempts per client address per LOGIN_RATE_LIMIT_WINDOW (default: as passwords). */
+    loginRateLimitPerIp: number;
   };
 }
 
@@ -232,6 +235,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       enrollMaxYaw: e.FACE_ENROLL_MAX_YAW,
       loginMinAntispoof: e.FACE_LOGIN_MIN_ANTISPOOF,
       loginMinLiveness: e.FACE_LOGIN_MIN_LIVENESS,
+      loginRateLimitPerIp: e.FACE_LOGIN_RATE_LIMIT_PER_IP ?? e.LOGIN_RATE_LIMIT_PER_IP,
     },
   };
 }

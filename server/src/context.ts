@@ -4,6 +4,8 @@ import { AcademicsRepository } from './modules/academics/academics.repository.ts
 import { AcademicsService } from './modules/academics/academics.service.ts';
 import { FacesRepository } from './modules/faces/faces.repository.ts';
 import { FacesService } from './modules/faces/faces.service.ts';
+import { GradebookRepository } from './modules/gradebook/gradebook.repository.ts';
+import { GradebookService } from './modules/gradebook/gradebook.service.ts';
 import { GradesGrpcForwarder } from './modules/grades/grpc-forwarder.ts';
 import { GradesService } from './modules/grades/grades.service.ts';
 import { IdentityRepository } from './modules/identity/identity.repository.ts';
@@ -49,6 +51,8 @@ export interface AppContext {
   grades: GradesService;
   /** Set by GRADES_FORWARD_GRPC: REST ingest is handed to the gRPC ingest service. */
   gradesForwarder: GradesGrpcForwarder | undefined;
+  /** Offering gradebooks: effective grades, history, manual edits, CSV import and export. */
+  gradebook: GradebookService;
   /** Who may join which Socket.IO room, and what a joining socket receives first; modules register here. */
   rooms: RoomRegistry;
   /** Run on close, last registered first. */
@@ -112,6 +116,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const forwardTo = config.gradesForwardGrpc;
     const gradesForwarder = forwardTo ? new GradesGrpcForwarder(forwardTo) : undefined;
     if (gradesForwarder) closers.push(() => gradesForwarder.close());
+    const gradebook = new GradebookService(new GradebookRepository(db.kysely), academics, identity, grades);
 
     const readiness: ReadinessCheck[] = [
       {
@@ -143,6 +148,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       faces,
       grades,
       gradesForwarder,
+      gradebook,
       rooms: new RoomRegistry(),
       onClose: (fn) => closers.push(fn),
       close: async () => {

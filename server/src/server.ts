@@ -2,6 +2,7 @@ import type { Config } from './config.ts';
 import { createContext, type AppContext } from './context.ts';
 import { startGrpcServer, type GrpcServerHandle } from './grpc/server.ts';
 import { buildApp, type App } from './http/app.ts';
+import { startRealtime, type Realtime } from './realtime/index.ts';
 import { ensureBootstrap } from './seed/bootstrap.ts';
 
 export type Role = 'all' | 'api' | 'ingest-grpc' | 'worker';
@@ -12,6 +13,8 @@ export interface RunningServer {
   url: string | undefined;
   /** The bound gRPC port (roles all and ingest-grpc). */
   grpcPort: number | undefined;
+  /** Socket.IO on the HTTP server (roles all and api). */
+  realtime: Realtime | undefined;
   stop(): Promise<void>;
 }
 
@@ -29,11 +32,13 @@ export async function runServer(
   let app: App | undefined;
   let url: string | undefined;
   let grpc: GrpcServerHandle | undefined;
+  let realtime: Realtime | undefined;
   try {
     if (role !== 'ingest-grpc') startVision(ctx);
     if (role === 'all' || role === 'api') {
       const boot = await ensureBootstrap(ctx);
       app = await buildApp(ctx);
+      realtime = await startRealtime(ctx, app.server);
       await app.listen({ host: config.host, port: config.port });
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -59,6 +64,7 @@ export async function runServer(
     if (role !== 'worker') checkGradeCounters(ctx);
   } catch (err) {
     await grpc?.stop(1000);
+    await realtime?.close();
     await app?.close();
     await ctx.close();
     throw err;
@@ -66,11 +72,13 @@ export async function runServer(
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      // Stop taking calls on both transports; closing the context then drains the grade writer.
+      // Stop taking calls on every transport; closing the context then drains the grade writer.
+      // Sockets go first: open WebSockets would otherwise hold the HTTP server open.
+      await realtime?.close();
       await Promise.all([grpc?.stop(), app?.close()]);
       await ctx.close();
     })());
-  return { ctx, app, url, grpcPort: grpc?.port, stop };
+  return { ctx, app, url, grpcPort: grpc?.port, realtime, stop };
 }
 
 /** Vision models load in the background; /health/ready stays failing (naming them) until they do. */

@@ -97,7 +97,7 @@ function tolerantService(): grpc.ServiceDefinition {
       },
     };
   }
-  return out as grpc.ServiceDefinition;
+  return out;
 }
 
 function isMalformed<T>(m: Incoming<T>): m is { [MALFORMED]: string } {
@@ -256,5 +256,5 @@ function handlers(ctx: AppContext, logger: Logger): grpc.UntypedServiceImplement
     call.on('error', (err) => void finish(err));
   };
 
-  return { Submit, SubmitBatch, SubmitStream } as grpc.UntypedServiceImplementation;
+  return { Submit, SubmitBatch, SubmitStream };
 }

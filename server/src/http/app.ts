@@ -16,6 +16,7 @@ import {
 import type { AppContext } from '../context.ts';
 import { academicsRoutes } from '../modules/academics/academics.routes.ts';
 import { facesRoutes } from '../modules/faces/faces.routes.ts';
+import { gradebookRoutes } from '../modules/gradebook/gradebook.routes.ts';
 import { gradesRoutes } from '../modules/grades/grades.routes.ts';
 import { identityRoutes } from '../modules/identity/identity.routes.ts';
 import { loadtestsRoutes } from '../modules/loadtests/loadtests.routes.ts';
@@ -150,6 +151,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
       await api.register(facesRoutes, { ctx });
       await api.register(loadtestsRoutes, { ctx });
       await api.register(gradesRoutes, { ctx });
+      await api.register(gradebookRoutes, { ctx });
     },
     { prefix: '/api/v1' },
   );

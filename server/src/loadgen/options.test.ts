@@ -49,6 +49,8 @@ describe('load options', () => {
     expect(resolveOptions({ ...base, split: '25' }).mode).toBe('split');
     expect(resolveOptions({ ...base, mode: 'grpc', grpc: '10.0.0.5:6000' }).grpc).toBe('10.0.0.5:6000');
     expect(resolveOptions({ mode: 'grpc', grpc: 'ingest:50051', token: 't' }).target).toBeUndefined();
+    expect(resolveOptions({ ...base, grpc: 'ingest:50051' }).grpc).toBeUndefined();
+    expect(() => resolveOptions({ ...base, grpc: 'ingest' })).toThrow(/host:port/);
   });
 
   it('keeps the seed reproducible and reads the token from a file', () => {
@@ -90,7 +92,6 @@ describe('load options', () => {
     [{ target: 'localhost:8000' }, /http:\/\/ or https:\/\//],
     [{ target: 'not a url' }, /not a URL/],
     [{ mode: 'grpc', grpc: 'nohost' }, /host:port/],
-    [{ grpc: 'h:1' }, /--grpc needs --mode grpc or split/],
     [{ report: ['out.txt'] }, /must end in .json, .csv, .html/],
     [{ threshold: ['p99 < fast'] }, /--threshold/],
     [{ method: 'PUT' }, /--method must be GET or POST/],

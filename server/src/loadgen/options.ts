@@ -235,8 +235,9 @@ export function resolveOptions(
   }
   let target = raw.target === undefined ? undefined : parseTarget(raw.target);
   if (target === undefined && !selfTest && (usesRest || publish)) target = 'http://localhost:8000';
-  let grpc = raw.grpc === undefined ? undefined : parseHostPort(raw.grpc);
-  if (raw.grpc !== undefined && !usesGrpc) throw new UsageError('--grpc needs --mode grpc or split');
+  // An address alone is not a contradiction (shared argument lists); REST-only runs ignore it.
+  let grpc = raw.grpc === undefined || !usesGrpc ? undefined : parseHostPort(raw.grpc);
+  if (raw.grpc !== undefined) parseHostPort(raw.grpc);
   if (grpc === undefined && usesGrpc && !selfTest) {
     const host = target ? new URL(target).hostname : 'localhost';
     grpc = `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:50051`;

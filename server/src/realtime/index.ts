@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { AppContext } from '../context.ts';
+import { startGradesFeed } from './grades-feed.ts';
 import { attachRealtime, type Realtime } from './sockets.ts';
 
 export type { Realtime } from './sockets.ts';
@@ -14,10 +15,9 @@ export async function startRealtime(
   opts: { emitsPerSecond?: number } = {},
 ): Promise<Realtime> {
   const realtime = await attachRealtime(ctx, httpServer, opts);
-  const stops: (() => void)[] = [];
+  const stops: (() => void)[] = [startGradesFeed(ctx, realtime, ctx.grades)];
   return {
     ...realtime,
-    io: realtime.io,
     close: async () => {
       for (const stop of stops.splice(0)) stop();
       await realtime.close();

@@ -1,5 +1,11 @@
+import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
+import { testConfig } from '../config.ts';
+import { createContext } from '../context.ts';
+import { buildApp } from '../http/app.ts';
 import { createTestApp, type TestApp } from '../test/app.ts';
 import { startRealtime } from './index.ts';
 import type { JoinAck, Realtime } from './sockets.ts';
@@ -22,6 +28,38 @@ export async function createLiveTestApp(opts: Parameters<typeof createTestApp>[0
     close: async () => {
       await realtime.close();
       await t.close();
+    },
+  };
+}
+
+/**
+ * Another instance of the product on an existing database (a second server of a scaled
+ * deployment): its own context, Redis clients, HTTP server and sockets.
+ */
+export async function createLiveInstance(env: Record<string, string>): Promise<LiveTestApp> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aula-live-'));
+  const config = testConfig({
+    DATA_DIR: dir,
+    BLOB_URL: `file:${path.join(dir, 'blobs')}`,
+    WEB_DIST: path.join(dir, 'no-web'),
+    ...env,
+  });
+  const ctx = await createContext(config);
+  const app = await buildApp(ctx);
+  const realtime = await startRealtime(ctx, app.server);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    ctx,
+    app,
+    config,
+    url: `http://127.0.0.1:${port}`,
+    realtime,
+    close: async () => {
+      await realtime.close();
+      await app.close();
+      await ctx.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

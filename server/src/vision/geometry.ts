@@ -25,12 +25,24 @@ export function overlapOfSmaller(a: Box, b: Box): number {
   return m > 0 ? intersection(a, b) / m : 0;
 }
 
-/** Greedy non-maximum suppression; keeps the higher-scoring item of every overlapping pair. */
+/**
+ * Greedy non-maximum suppression; keeps the higher-scoring item of every overlapping pair. When
+ * the weaker item is a confident, much larger box around the kept one, the kept one is a part
+ * (a face cut by a tile edge) and the larger box replaces it.
+ */
 export function nms<T extends { box: Box; score: number }>(items: T[], threshold: number): T[] {
   const sorted = [...items].sort((a, b) => b.score - a.score);
   const kept: T[] = [];
   for (const it of sorted) {
-    if (!kept.some((k) => overlapOfSmaller(k.box, it.box) > threshold)) kept.push(it);
+    const i = kept.findIndex((k) => overlapOfSmaller(k.box, it.box) > threshold);
+    if (i < 0) {
+      kept.push(it);
+      continue;
+    }
+    const k = kept[i];
+    if (it.score >= 0.5 && area(it.box) > 1.5 * area(k.box) && overlapOfSmaller(k.box, it.box) > 0.8) {
+      kept[i] = it;
+    }
   }
   return kept;
 }

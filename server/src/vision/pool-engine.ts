@@ -19,7 +19,7 @@ import type {
   VisionEngine,
 } from './engine.ts';
 import { GalleryStore } from './gallery.ts';
-import { nms, roundBox, tilePlan } from './geometry.ts';
+import { nms, roundBox, type Tile, tilePlan } from './geometry.ts';
 import { FACE_API_VERSION } from './model-files.ts';
 import type { Priority, VisionPool } from './pool.ts';
 import type { ImageRef } from './protocol.ts';
@@ -183,16 +183,23 @@ export class PoolEngine implements VisionEngine {
   async detectPose(image: Buffer, opts: PoseOptions = {}): Promise<{ size: ImageSize; people: DetectedPerson[] }> {
     const { ref, size } = await this.ref(image);
     const minConfidence = opts.minConfidence ?? 0.2;
-    const full = await this.pool.run('pose.detect', { image: ref, minConfidence });
-    let people = full.people;
     const tiling = opts.tiling ?? 'auto';
-    if (tiling === 'on' || (tiling === 'auto' && people.length >= POSE_MAX_PEOPLE)) {
-      // The pose model stops at six people; tiles of half the frame each see fewer.
-      const side = Math.max(256, Math.round(Math.max(size.width, size.height) / 2));
-      const tiles = tilePlan(size.width, size.height, side, 0.3, 9);
-      const parts = await Promise.all(tiles.map((region) => this.pool.run('pose.detect', { image: ref, region, minConfidence })));
-      people = nms([...people, ...parts.flatMap((p) => p.people)], 0.6);
-    }
+    const whole: Tile = { x: 0, y: 0, width: size.width, height: size.height };
+    const run = (region: Tile | undefined) =>
+      this.pool.run('pose.detect', { image: ref, ...(region && { region }), minConfidence }).then((r) => r.people);
+    // The pose model stops at six people per frame: a region that hits the cap is split in four
+    // overlapping parts and each part is searched again, down to a useful size.
+    const search = async (region: Tile, depth: number, force: boolean): Promise<DetectedPerson[]> => {
+      const found = force ? [] : await run(region === whole ? undefined : region);
+      const split = tiling !== 'off' && depth < 3 && Math.max(region.width, region.height) > 384;
+      if (!split || (!force && found.length < POSE_MAX_PEOPLE)) return found;
+      const parts = tilePlan(region.width, region.height, Math.round(Math.max(region.width, region.height) / 2) + 32, 0.3, 4);
+      const nested = await Promise.all(
+        parts.map((t) => search({ x: region.x + t.x, y: region.y + t.y, width: t.width, height: t.height }, depth + 1, false)),
+      );
+      return [...found, ...nested.flat()];
+    };
+    const people = nms(await search(whole, 0, tiling === 'on'), 0.6);
     return { size, people: people.map((p) => ({ ...p, box: roundBox(p.box) })) };
   }
 

@@ -47,6 +47,7 @@ export interface PoolStatus {
   started: boolean;
   size: number;
   ready: number;
+  busy: number;
   starting: number;
   backend: string | undefined;
   networks: NetworkStatus[];
@@ -145,6 +146,7 @@ export class VisionPool {
       started: this.started,
       size: this.opts.size,
       ready: ready.length,
+      busy: this.slots.filter((s) => s.state === 'busy').length,
       starting: this.slots.filter((s) => s.state === 'starting').length,
       backend: reporter?.backend,
       networks,

@@ -285,8 +285,11 @@ export class FacesService {
   // ---- face sign-in ------------------------------------------------------------------------
 
   async faceLogin(image: Buffer, meta: RequestMeta): Promise<FaceLoginResult> {
-    const { perIp, windowMs } = this.config.loginRateLimit;
-    const d = await this.limiter.hit(`face-login:ip:${meta.ip ?? 'unknown'}`, perIp, windowMs);
+    const d = await this.limiter.hit(
+      `face-login:ip:${meta.ip ?? 'unknown'}`,
+      this.config.faces.loginRateLimitPerIp,
+      this.config.loginRateLimit.windowMs,
+    );
     if (!d.allowed) {
       throw new AppError('too_many_attempts', 429, 'Too many sign-in attempts; try again later', {
         retryAfterSeconds: Math.ceil(d.retryAfterMs / 1000),

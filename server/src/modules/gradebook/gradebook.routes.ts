@@ -14,7 +14,6 @@ import {
   setGradeBody,
   studentHistoryParams,
 } from './gradebook.schemas.ts';
-import type { GradebookService } from './gradebook.service.ts';
 
 /** The grades file: one multipart file (any field name) or a text/csv body. */
 async function readCsv(req: FastifyRequest): Promise<Buffer> {
@@ -27,10 +26,8 @@ async function readCsv(req: FastifyRequest): Promise<Buffer> {
   throw new AppError('unsupported_media_type', 415, 'Send the grades as text/csv or as a multipart file');
 }
 
-export const gradebookRoutes: FastifyPluginAsyncZod<{ ctx: AppContext; gradebook: GradebookService }> = async (
-  app,
-  { gradebook },
-) => {
+export const gradebookRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const { gradebook } = ctx;
   const tags = ['gradebook'];
 
   // Scoped to this plugin: only the import route reads CSV bodies, within the file size limit.

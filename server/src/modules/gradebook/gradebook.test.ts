@@ -178,7 +178,7 @@ describeEachDialect(
     });
 
     it('rejects bad edits with a problem and stores nothing', async () => {
-      const post = (payload: unknown, headers = teacher.headers) =>
+      const post = (payload: Record<string, unknown>, headers: Record<string, string> = teacher.headers) =>
         t.app.inject({ method: 'POST', url: `/api/v1/offerings/${offeringId}/gradebook`, headers, payload });
       const before = await rowOf(0);
       for (const [payload, status, problem] of [

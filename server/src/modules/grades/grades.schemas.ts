@@ -3,6 +3,7 @@ import { AppError } from '../../platform/errors.ts';
 
 export const MAX_BATCH = 1000;
 
+// eslint-disable-next-line no-control-regex -- rejecting control characters is the point
 const noControl = /^[^\u0000-\u001f\u007f]+$/;
 
 export const gradeCodeSchema = z
@@ -15,11 +16,11 @@ export const gradeInput = z.strictObject({
   student_name: z.string().trim().min(1, 'required').max(200, 'at most 200 characters').regex(noControl, 'no control characters'),
   course_code: gradeCodeSchema,
   semester: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 or 2' }),
-  year: z.number().int('must be a whole number').min(1900).max(2200),
+  year: z.number().int('must be a whole number').min(1900, 'must be 1900 to 2200').max(2200, 'must be 1900 to 2200'),
   score: z
     .number()
-    .min(0)
-    .max(100)
+    .min(0, 'must be between 0 and 100')
+    .max(100, 'must be between 0 and 100')
     .refine(hasAtMostTwoDecimals, 'at most two decimals'),
   idempotency_key: z
     .string()

@@ -285,7 +285,6 @@ function TeacherHome() {
   });
   const todays = sessions
     .flatMap((q, i) => (q.data?.items ?? []).map((s) => ({ session: s, offering: list[i] })))
-    .filter(({ session }) => isoDay(new Date(session.startsAt)) === today || session.startsAt.slice(0, 10) === today)
     .sort((a, b) => a.session.startsAt.localeCompare(b.session.startsAt));
   const loadingToday = offerings.isPending || sessions.some((s) => s.isPending);
 
