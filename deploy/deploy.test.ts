@@ -619,7 +619,7 @@ describe('overlays', () => {
           .map((c) => c.image)
           .filter(isAulaImage),
       );
-      expect([...images], env).toEqual([env === 'dev' ? 'aula:dev' : 'ghcr.io/your-org/aula:0.1.0']);
+      expect([...images], env).toEqual([env === 'dev' ? 'aula:dev' : 'images.example.com/aula:0.1.0']);
     }
   });
 

@@ -251,7 +251,7 @@ describeEachDialect(
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toContain('text/csv');
       expect(res.headers['content-disposition']).toBe('attachment; filename="SO1-2025-1-A-grades.csv"');
-      const rows = parse(res.body, { columns: true }) as Record<string, string>[];
+      const rows: Record<string, string>[] = parse(res.body, { columns: true });
       const b = await book();
       expect(rows).toHaveLength(3);
       for (const s of b.students) {
