@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { registerAnalyzeCommand } from './analyze.command.ts';
 import { registerCoreCommands } from './core.command.ts';
 import { registerFacesCommand } from './faces.command.ts';
+import { registerGradesCommand } from './grades.command.ts';
 import { registerLoadCommand } from './load.command.ts';
 import { registerRosterCommand } from './roster.command.ts';
 
@@ -13,4 +14,5 @@ export function registerCommands(program: Command, config: () => Config): void {
   registerAnalyzeCommand(program, config);
   registerLoadCommand(program);
   registerRosterCommand(program, config);
+  registerGradesCommand(program, config);
 }

@@ -145,8 +145,29 @@ describe('gRPC grade ingest (Node client)', () => {
     const truncated = (await raw(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]))) as grpc.ServiceError;
     expect(truncated.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(truncated.metadata.get('aula-code')).toEqual(['malformed_message']);
-    const wrongWire = (await raw(Buffer.from([0x0f, 0x01, 0x02]))) as grpc.ServiceError;
-    expect(wrongWire.code).toBe(grpc.status.INVALID_ARGUMENT);
+    for (const bytes of [
+      [0x0f, 0x01, 0x02], // wire type 7 does not exist
+      [0x0a, 0x05, 0x41], // a 5-byte string with 1 byte present
+      [0x0a, 0x02, 0xc3, 0x28], // invalid UTF-8 in a string field
+      [0x20, 0x80], // a varint that never ends
+      [0x22, 0x01, 0x41], // semester (a varint field) sent as a string
+    ]) {
+      const res = (await raw(Buffer.from(bytes))) as grpc.ServiceError;
+      expect(res.code, JSON.stringify(bytes)).toBe(grpc.status.INVALID_ARGUMENT);
+    }
+    const streamed = await new Promise<grpc.ServiceError | Ack>((resolve) => {
+      const s = client.makeClientStreamRequest(
+        '/aula.grades.v1.Grades/SubmitStream',
+        (b: Buffer) => b,
+        (b: Buffer) => b as unknown as Ack,
+        meta(token),
+        (err, res) => resolve(err ?? res!),
+      );
+      s.write(Buffer.from([0x0a, 0xff, 0x01]));
+      s.end();
+    });
+    expect((streamed as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect((streamed as grpc.ServiceError).details).toContain('Message 0');
     expect(await call(client.Submit.bind(client), msg({ student_code: 'ALIVE' }), meta(token))).toEqual({ accepted: 1, duplicates: 0 });
   });
 

@@ -9,6 +9,7 @@ import {
   gradesPackageDefinition,
   grpcStatusOf,
   type GradeMessage,
+  wireFormatProblem,
 } from '../modules/grades/grades.proto.ts';
 import { parseGrades, type Ack, type NormalizedGrade, type RecordError } from '../modules/grades/grades.schemas.ts';
 import { AppError } from '../platform/errors.ts';
@@ -86,9 +87,12 @@ function tolerantService(): grpc.ServiceDefinition {
   const service = gradesPackageDefinition()[GRADES_SERVICE] as grpc.ServiceDefinition;
   const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, method] of Object.entries(service)) {
+    const message = name === 'SubmitBatch' ? 'GradeBatch' : 'Grade';
     out[name] = {
       ...method,
       requestDeserialize: (bytes: Buffer) => {
+        const problem = wireFormatProblem(bytes, message);
+        if (problem) return { [MALFORMED]: problem };
         try {
           return method.requestDeserialize(bytes);
         } catch (err) {
@@ -135,7 +139,8 @@ function handlers(ctx: AppContext, logger: Logger): grpc.UntypedServiceImplement
       const details: Record<string, unknown> = { ...rest };
       if (Array.isArray(errors)) details.errors = errors.slice(0, 20);
       if (typeof retryAfterSeconds === 'number') details.retryAfterSeconds = retryAfterSeconds;
-      const json = JSON.stringify(details);
+      // Metadata values must be printable ASCII: escape the rest the JSON way.
+      const json = JSON.stringify(details).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
       if (json !== '{}' && json.length < 6000) metadata.set(DETAILS_TRAILER, json);
       return { code: grpcStatusOf(err), details: err.message, metadata };
     }

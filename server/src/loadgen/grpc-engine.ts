@@ -112,11 +112,15 @@ export class GrpcEngine implements Engine {
     });
   }
 
-  /** Waits until the first channel is connected, or rejects after `timeoutMs`. */
-  waitForReady(timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.clients[0].waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
-    });
+  /** Waits until every channel is connected, or rejects after `timeoutMs`. */
+  async waitForReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await Promise.all(
+      this.clients.map(
+        (c) =>
+          new Promise<void>((resolve, reject) => c.waitForReady(deadline, (err) => (err ? reject(err) : resolve()))),
+      ),
+    );
   }
 
   async close(): Promise<void> {

@@ -96,6 +96,8 @@ export async function runLoad(input: LoadOptions, io: RunIo): Promise<LoadResult
       ? await GrpcEngine.create({ address: o.grpc!, token: o.token, channels: o.grpcChannels, timeoutMs: o.timeoutMs })
       : undefined;
     if (grpc) engines.push(grpc);
+    // Connections are opened before the clock starts (failures here show up in the run itself).
+    await Promise.all([rest?.warmUp(64), grpc?.waitForReady(5000).catch(() => undefined)]);
 
     if (o.publish) {
       publisher = new Publisher({
@@ -118,7 +120,9 @@ export async function runLoad(input: LoadOptions, io: RunIo): Promise<LoadResult
       seed: o.seed,
       students: o.students,
       // Unique per process (a random nonce), readable (the run id), and short: keys are capped at 128.
-      idempotencyPrefix: o.idempotency ? `${(o.runId ?? 'lg').slice(0, 40)}.${randomBytes(6).toString('hex')}` : undefined,
+      idempotencyPrefix: o.idempotency
+        ? `${(o.runId ?? 'lg').slice(0, 40)}.${randomBytes(6).toString('hex')}`
+        : undefined,
     });
     const empty: GradeRecord[] = [];
     const live = new LiveView(io.out, o);

@@ -127,6 +127,8 @@ export class Stats {
   dropped = 0;
   inflight = 0;
   lastCompletion: number;
+  /** performance.now() of the latest send. */
+  lastSend: number;
   private bucket = emptyBucket();
   private bucketIndex = 0;
   private taken = 0;
@@ -136,6 +138,7 @@ export class Stats {
     readonly startWall: number,
   ) {
     this.lastCompletion = startPerf;
+    this.lastSend = startPerf;
   }
 
   /** Advances to the second containing `now`, closing the seconds that have ended. */
@@ -160,6 +163,7 @@ export class Stats {
 
   sent(transport: Transport, late: boolean, now: number): void {
     this.advance(now);
+    this.lastSend = now;
     this.inflight++;
     if (transport === 'rest') {
       this.rest++;

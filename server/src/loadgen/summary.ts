@@ -19,7 +19,13 @@ export interface LoadSummary {
   errors: number;
   /** Grades the server acknowledged (accepted + duplicates). */
   grades: number;
+  /** Completed requests per second over the run. */
   rps: number;
+  /**
+   * Requests sent per second from the start to the last send: the arrival rate the generator
+   * achieved (open model: compare with --rate; it stays there even when answers are slow).
+   */
+  sendRate: number;
   gradesPerSec: number;
   errorRatePercent: number;
   /** Open model: requests that came due but were never sent. */
@@ -88,6 +94,7 @@ export function buildSummary(o: LoadOptions, stats: Stats, endPerf: number): Loa
     finishedAt: new Date(stats.startWall + elapsedMs).toISOString(),
     durationSec: round2(sec),
     ...base,
+    sendRate: round2(sent / Math.max(0.001, (stats.lastSend - stats.startPerf) / 1000 + (o.rate ? 1 / o.rate : 0))),
     errorRatePercent: stats.requests === 0 ? 0 : round3((stats.errors / stats.requests) * 100),
     latencyMs,
     errorsByKind: Object.fromEntries([...stats.errorsByKind].sort((a, b) => b[1] - a[1])),

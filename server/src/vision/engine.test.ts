@@ -80,7 +80,7 @@ describe('vision engine (real models, one worker)', () => {
     expect(report.falseAccepts).toBe(0);
     const ob = report.probes.find((p) => p.file === 'obama_and_biden.jpg')!;
     expect(ob.predicted.map((p) => p.identity).sort()).toEqual(['biden', 'obama', 'unknown']);
-  });
+  }, 240_000);
 
   it('matches against a named gallery and refuses descriptors of another model', async () => {
     const enroll = await vision.engine.embedFaces(read('faces/gallery/obama/1.jpg'));

@@ -1,6 +1,7 @@
 import { createBrowserRouter, Navigate, RouterProvider, useLocation } from 'react-router-dom';
 import type { ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
+import { FaceSignInRoute } from '../features/faces/face-sign-in-page.tsx';
 import { SignInPage } from '../features/identity/sign-in-page.tsx';
 import { ME_KEY, useAuth } from './auth.tsx';
 import { ConnectionProblem, ForbiddenPage, FullScreenLoader, NotFoundPage, RouteError } from './page-states.tsx';
@@ -43,6 +44,7 @@ function SignInRoute() {
 
 const router = createBrowserRouter([
   { path: '/sign-in', element: <SignInRoute />, errorElement: <RouteError /> },
+  { path: '/sign-in/face', element: <FaceSignInRoute />, errorElement: <RouteError /> },
   {
     element: (
       <RequireAuth>

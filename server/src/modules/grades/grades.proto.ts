@@ -70,6 +70,81 @@ export function fromGradeMessage(m: GradeMessage): Record<string, unknown> {
   return out;
 }
 
+// ---- strict wire-format check --------------------------------------------------------------
+
+type FieldKind = 'string' | 'varint' | 'fixed64' | 'grade';
+const GRADE_FIELDS: Record<number, FieldKind> = { 1: 'string', 2: 'string', 3: 'string', 4: 'varint', 5: 'varint', 6: 'fixed64', 7: 'string' };
+const BATCH_FIELDS: Record<number, FieldKind> = { 1: 'grade' };
+const WIRE_OF: Record<FieldKind, number> = { string: 2, grade: 2, varint: 0, fixed64: 1 };
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * protobufjs decodes leniently (a truncated string is read short, a bad wire type is guessed
+ * around), so bytes are checked first: every tag, wire type, length and nested message must be
+ * well formed, known fields must have their declared wire type, and strings must be UTF-8.
+ * Returns what is wrong, or null.
+ */
+export function wireFormatProblem(bytes: Uint8Array, message: 'Grade' | 'GradeBatch'): string | null {
+  return walk(bytes, 0, bytes.length, message === 'Grade' ? GRADE_FIELDS : BATCH_FIELDS);
+}
+
+function walk(b: Uint8Array, start: number, end: number, fields: Record<number, FieldKind>): string | null {
+  let pos = start;
+  const varint = (): number | null => {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (pos >= end) return null;
+      const byte = b[pos++];
+      result += (byte & 0x7f) * mul;
+      mul *= 128;
+      if ((byte & 0x80) === 0) return result;
+    }
+    return null;
+  };
+  while (pos < end) {
+    const tag = varint();
+    if (tag === null) return `truncated tag at byte ${pos}`;
+    const field = Math.floor(tag / 8);
+    const wire = tag % 8;
+    if (field === 0) return 'field number 0';
+    const kind = fields[field] as FieldKind | undefined;
+    if (kind !== undefined && WIRE_OF[kind] !== wire) return `field ${field} has wire type ${wire}`;
+    switch (wire) {
+      case 0:
+        if (varint() === null) return `truncated varint in field ${field}`;
+        break;
+      case 1:
+        pos += 8;
+        if (pos > end) return `truncated fixed64 in field ${field}`;
+        break;
+      case 5:
+        pos += 4;
+        if (pos > end) return `truncated fixed32 in field ${field}`;
+        break;
+      case 2: {
+        const len = varint();
+        if (len === null || pos + len > end) return `field ${field} is longer than the message`;
+        if (kind === 'string') {
+          try {
+            utf8.decode(b.subarray(pos, pos + len));
+          } catch {
+            return `field ${field} is not UTF-8`;
+          }
+        } else if (kind === 'grade') {
+          const inner = walk(b, pos, pos + len, GRADE_FIELDS);
+          if (inner) return `grade: ${inner}`;
+        }
+        pos += len;
+        break;
+      }
+      default:
+        return `unsupported wire type ${wire} in field ${field}`;
+    }
+  }
+  return null;
+}
+
 // Trailing metadata that carries an AppError across gRPC, so a REST front can rebuild the problem.
 export const CODE_TRAILER = 'aula-code';
 export const DETAILS_TRAILER = 'aula-details';

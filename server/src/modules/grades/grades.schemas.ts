@@ -4,7 +4,7 @@ import { AppError } from '../../platform/errors.ts';
 export const MAX_BATCH = 1000;
 
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-const noControl = /^[^\u0000-\u001f\u007f]+$/;
+const noControl = /^[^\u0000-\u001f\u007f]*$/;
 
 export const gradeCodeSchema = z
   .string()

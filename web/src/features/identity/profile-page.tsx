@@ -22,6 +22,7 @@ import { useFormState } from '../../components/form-state.ts';
 import { formatDate } from '../../components/format.ts';
 import { notifyError, notifySuccess } from '../../components/notify.ts';
 import { PageHeader } from '../../components/page-header.tsx';
+import { FaceEnrollmentCard } from '../faces/face-enrollment-card.tsx';
 import { identityApi, ROLE_COLORS, ROLE_LABELS } from './api.ts';
 import { bumpPhotoVersion, usePhotoSrc } from './user-avatar.tsx';
 
@@ -37,6 +38,7 @@ export function ProfilePage() {
           <Stack gap="lg">
             <PhotoCard />
             <FaceLoginCard />
+            <FaceEnrollmentCard />
           </Stack>
         </Grid.Col>
         <Grid.Col span={{ base: 12, md: 7 }}>

@@ -1,12 +1,14 @@
 import { Alert, Box, Button, Center, Group, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
-import { IconAlertTriangle, IconClockPause, IconLock, IconUser } from '@tabler/icons-react';
+import { IconAlertTriangle, IconClockPause, IconFaceId, IconLock, IconUser } from '@tabler/icons-react';
 import { useEffect, useState, type FormEvent } from 'react';
+import { Link, useLocation } from 'react-router-dom';
 import { ApiError, errorMessage, retryText } from '../../app/api.ts';
 import { useAuth } from '../../app/auth.tsx';
 import { Logo } from '../../app/logo.tsx';
 
 export function SignInPage() {
   const { signIn } = useAuth();
+  const location = useLocation();
   const [login, setLogin] = useState('');
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
@@ -124,6 +126,16 @@ export function SignInPage() {
                 />
                 <Button type="submit" size="md" loading={busy} fullWidth mt="xs">
                   Sign in
+                </Button>
+                <Button
+                  component={Link}
+                  to={`/sign-in/face${location.search}`}
+                  variant="default"
+                  size="md"
+                  fullWidth
+                  leftSection={<IconFaceId size={18} stroke={1.6} />}
+                >
+                  Sign in with your face
                 </Button>
               </Stack>
             </form>

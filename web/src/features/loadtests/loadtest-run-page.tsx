@@ -79,7 +79,7 @@ function Stat({
       <Text size="xs" c="dimmed" tt="uppercase" fw={600} lts={0.4}>
         {label}
       </Text>
-      <Text fz={26} fw={700} className="aula-tabular" c={color} mt={2}>
+      <Text fz={26} fw={700} className="aula-tabular" c={color} mt={2} data-testid={`stat-${id}-value`}>
         {value}
       </Text>
       {hint && (
@@ -328,7 +328,10 @@ export function LoadtestRunPage() {
               tooltipAnimationDuration={0}
               lineChartProps={{ syncId: 'loadtest' }}
               xAxisProps={{ tickFormatter: (v: number) => `${v}s` }}
-              valueFormatter={(v) => fmtMs(v)}
+              // The unit is in the title; bare numbers keep the axis narrow.
+              valueFormatter={(v) =>
+                v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2).replace(/\.?0+$/, '')
+              }
               withLegend
               series={[
                 { name: 'p50', color: 'teal.6' },
