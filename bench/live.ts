@@ -70,7 +70,10 @@ async function tokens(aula: RunningAula): Promise<{ read: string; write: string 
         }),
       )
     ).token;
-  return { read: await create('live-bench-read', ['grades:read']), write: await create('live-bench-write', ['grades:write']) };
+  return {
+    read: await create('live-bench-read', ['grades:read']),
+    write: await create('live-bench-write', ['grades:write']),
+  };
 }
 
 async function openSockets(url: string, token: string, n: number): Promise<Socket[]> {
@@ -271,7 +274,9 @@ try {
     const bg = startBackground(a.url, write, LOAD);
     await sleep(1000);
     try {
-      results.push(await runProbes(`under ${LOAD.toLocaleString('en-US')} grades/s`, a.url, write, sockets, `LL${run}`, bg));
+      results.push(
+        await runProbes(`under ${LOAD.toLocaleString('en-US')} grades/s`, a.url, write, sockets, `LL${run}`, bg),
+      );
     } finally {
       await bg.stop();
     }
@@ -283,7 +288,9 @@ try {
     `\nLive path, ${SOCKETS.toLocaleString('en-US')} sockets${values.redis ? ', two instances over Redis' : ', one instance'}; ` +
       'milliseconds from the grade being acknowledged (committed) to a socket receiving the update:\n',
   );
-  console.log('| phase | deliveries | missed | p50 | p95 | p99 | max | last socket p95 | send → seen p95 | background grades/s |');
+  console.log(
+    '| phase | deliveries | missed | p50 | p95 | p99 | max | last socket p95 | send → seen p95 | background grades/s |',
+  );
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     console.log(

@@ -13,7 +13,12 @@ import { ROOT, startAula, type RunningAula } from './support/server.ts';
  */
 
 const FACES = path.resolve(ROOT, '../shared/data/faces');
-const STUDENT = { username: 'bobama', fullName: 'Barack Obama', email: 'bobama@example.edu', password: 'face-e2e-Passw0rd' };
+const STUDENT = {
+  username: 'bobama',
+  fullName: 'Barack Obama',
+  email: 'bobama@example.edu',
+  password: 'face-e2e-Passw0rd',
+};
 
 let aula: RunningAula;
 let browser: TestBrowser;
@@ -65,7 +70,22 @@ describe('faces: enroll from the webcam and sign in with the face', () => {
     const video = path.join(tmp, 'camera.y4m');
     const ff = spawnSync(
       'ffmpeg',
-      ['-v', 'error', '-y', '-loop', '1', '-i', path.join(FACES, 'probes/obama-test.jpg'), '-t', '2', '-pix_fmt', 'yuv420p', '-vf', 'scale=640:-2', video],
+      [
+        '-v',
+        'error',
+        '-y',
+        '-loop',
+        '1',
+        '-i',
+        path.join(FACES, 'probes/obama-test.jpg'),
+        '-t',
+        '2',
+        '-pix_fmt',
+        'yuv420p',
+        '-vf',
+        'scale=640:-2',
+        video,
+      ],
       { stdio: 'pipe' },
     );
     if (ff.status !== 0) throw new Error(`ffmpeg failed: ${ff.stderr.toString()}`);
@@ -133,7 +153,9 @@ describe('faces: enroll from the webcam and sign in with the face', () => {
     const chooser = page.waitForEvent('filechooser');
     await page.getByRole('button', { name: 'Upload a photo' }).click();
     await (await chooser).setFiles(path.join(FACES, 'probes/two_people.jpg'));
-    await expect.poll(() => page.getByTestId('enroll-error').innerText(), { timeout: 30_000 }).toContain('More than one face');
+    await expect
+      .poll(() => page.getByTestId('enroll-error').innerText(), { timeout: 30_000 })
+      .toContain('More than one face');
 
     const chooser2 = page.waitForEvent('filechooser');
     await page.getByRole('button', { name: 'Upload a photo' }).click();

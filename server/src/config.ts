@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -105,6 +106,41 @@ export const envSchema = z.object({
   FACE_LOGIN_MIN_ANTISPOOF: z.coerce.number().min(0).max(1).default(0.3),
   FACE_LOGIN_MIN_LIVENESS: z.coerce.number().min(0).max(1).default(0.5),
   FACE_LOGIN_RATE_LIMIT_PER_IP: z.coerce.number().int().positive().optional(),
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and :_.-').default('aula:q'),
+  QUEUE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  QUEUE_BACKOFF: duration.default(parseDuration('5s')),
+  QUEUE_LOCK_DURATION: duration.default(parseDuration('30s')),
+  QUEUE_STALLED_INTERVAL: duration.default(parseDuration('30s')),
+  QUEUE_MAX_STALLED: z.coerce.number().int().min(0).max(20).default(2),
+  ATTENDANCE_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  ATTENDANCE_RETENTION: duration.default(parseDuration('30d')),
+  ATTENDANCE_RETENTION_SWEEP: duration.default(parseDuration('1h')),
+  ATTENDANCE_SAMPLE_MAX_INTERVAL: duration.default(parseDuration('10s')),
+  ATTENDANCE_SAMPLE_MIN_INTERVAL: duration.default(parseDuration('1s')),
+  ATTENDANCE_SCENE_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.1),
+  ATTENDANCE_VIDEO_MAX_DURATION: duration.default(parseDuration('6h')),
+  ATTENDANCE_LOW_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.62),
+  ATTENDANCE_REPORT_THRESHOLD: z.coerce.number().min(0).max(100).default(80),
+  ATTENDANCE_WEBCAM_INTERVAL: duration.default(parseDuration('5s')),
+  ATTENDANCE_GAP: duration.default(parseDuration('10m')),
+  ATTENDANCE_FACING_AWAY: duration.default(parseDuration('2m')),
+  TRANSLATE_PROVIDER: z.enum(['apertium', 'libretranslate', 'aws', 'none']).optional(),
+  APERTIUM_BIN: z.string().min(1).default('apertium'),
+  LIBRETRANSLATE_URL: z.string().url().optional(),
+  LIBRETRANSLATE_API_KEY: z.string().min(1).optional(),
+  TRANSLATE_AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1').optional(),
+  AWS_REGION: z.string().min(1).optional(),
+  TRANSLATE_MAX_CHARS: z.coerce.number().int().min(1).max(100_000).default(5000),
+  TRANSLATE_TIMEOUT: duration.default(parseDuration('20s')),
+  OCR_LANG_DIR: z.string().min(1).optional(),
+  MEDIA_AUTO_OCR: bool.default(true),
+  ZIP_MAX_ENTRIES: z.coerce.number().int().min(1).max(100_000).default(500),
+  ZIP_MAX_TOTAL_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(512 * 1024 * 1024),
+  ZIP_MAX_RATIO: z.coerce.number().min(1).max(10_000).default(100),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -163,6 +199,61 @@ export interface Config {
     /** Face sign-in attempts per client address per LOGIN_RATE_LIMIT_WINDOW (default: as passwords). */
     loginRateLimitPerIp: number;
   };
+  queue: {
+    /** Redis key prefix of the BullMQ queues. */
+    prefix: string;
+    /** Runs per job, the first included. */
+    attempts: number;
+    /** First retry delay; doubles on each further retry. */
+    backoffMs: number;
+    /** A dead worker's job is taken over by another after this long. */
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    /** A job whose worker died this many times fails instead of being taken over again. */
+    maxStalledCount: number;
+  };
+  attendance: {
+    /** Capture jobs run at once per worker process. */
+    concurrency: number;
+    /** Raw captures (photos, videos, frames) are deleted this long after upload. */
+    retentionMs: number;
+    retentionSweepMs: number;
+    /** Video sampling: a frame at least this often, and at most this often on scene changes. */
+    sampleMaxIntervalMs: number;
+    sampleMinIntervalMs: number;
+    /** ffmpeg scene score (0..1) above which a frame counts as a change. */
+    sceneThreshold: number;
+    videoMaxDurationMs: number;
+    /** Matches below this confidence are listed first for the teacher to confirm. */
+    lowConfidence: number;
+    /** Offering reports highlight students whose attendance % is below this. */
+    reportThreshold: number;
+    /** How often the teacher's page sends a webcam frame. */
+    webcamIntervalMs: number;
+    /** A present student not seen for this long is flagged as possibly out of the room. */
+    gapMs: number;
+    /** Facing away for at least this long becomes an action event. */
+    facingAwayMs: number;
+  };
+  translate: {
+    /** Default: apertium when its binary is installed, otherwise none. */
+    provider: 'apertium' | 'libretranslate' | 'aws' | 'none';
+    apertiumBin: string;
+    libreTranslateUrl: string | undefined;
+    libreTranslateApiKey: string | undefined;
+    awsRegion: string | undefined;
+    /** Longest text accepted for translation, in characters. */
+    maxChars: number;
+    timeoutMs: number;
+  };
+  media: {
+    /** Folder holding the OCR language data (eng, spa); default DATA_DIR/ocr, filled on first use. */
+    ocrLangDir: string;
+    /** Extract text on upload when a photo looks like a document. */
+    autoOcr: boolean;
+  };
+  /** Limits on zip archives uploaded to the analysis lab. */
+  zip: { maxEntries: number; maxTotalBytes: number; maxRatio: number };
 }
 
 export class ConfigError extends Error {
@@ -185,6 +276,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), reason: i.message })));
   }
   const e = parsed.data;
+  if (e.TRANSLATE_PROVIDER === 'libretranslate' && !e.LIBRETRANSLATE_URL) {
+    throw new ConfigError([{ variable: 'LIBRETRANSLATE_URL', reason: 'is required when TRANSLATE_PROVIDER=libretranslate' }]);
+  }
+  if (e.TRANSLATE_PROVIDER === 'aws' && !e.TRANSLATE_AWS_REGION && !e.AWS_REGION) {
+    throw new ConfigError([{ variable: 'TRANSLATE_AWS_REGION', reason: 'or AWS_REGION is required when TRANSLATE_PROVIDER=aws' }]);
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     nodeEnv: e.NODE_ENV,
@@ -237,7 +334,56 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       loginMinLiveness: e.FACE_LOGIN_MIN_LIVENESS,
       loginRateLimitPerIp: e.FACE_LOGIN_RATE_LIMIT_PER_IP ?? e.LOGIN_RATE_LIMIT_PER_IP,
     },
+    queue: {
+      prefix: e.QUEUE_PREFIX,
+      attempts: e.QUEUE_ATTEMPTS,
+      backoffMs: e.QUEUE_BACKOFF,
+      lockDurationMs: e.QUEUE_LOCK_DURATION,
+      stalledIntervalMs: e.QUEUE_STALLED_INTERVAL,
+      maxStalledCount: e.QUEUE_MAX_STALLED,
+    },
+    attendance: {
+      concurrency: e.ATTENDANCE_CONCURRENCY,
+      retentionMs: e.ATTENDANCE_RETENTION,
+      retentionSweepMs: e.ATTENDANCE_RETENTION_SWEEP,
+      sampleMaxIntervalMs: e.ATTENDANCE_SAMPLE_MAX_INTERVAL,
+      sampleMinIntervalMs: e.ATTENDANCE_SAMPLE_MIN_INTERVAL,
+      sceneThreshold: e.ATTENDANCE_SCENE_THRESHOLD,
+      videoMaxDurationMs: e.ATTENDANCE_VIDEO_MAX_DURATION,
+      lowConfidence: e.ATTENDANCE_LOW_CONFIDENCE,
+      reportThreshold: e.ATTENDANCE_REPORT_THRESHOLD,
+      webcamIntervalMs: e.ATTENDANCE_WEBCAM_INTERVAL,
+      gapMs: e.ATTENDANCE_GAP,
+      facingAwayMs: e.ATTENDANCE_FACING_AWAY,
+    },
+    translate: {
+      provider: e.TRANSLATE_PROVIDER ?? (onPath(e.APERTIUM_BIN, env.PATH ?? process.env.PATH) ? 'apertium' : 'none'),
+      apertiumBin: e.APERTIUM_BIN,
+      libreTranslateUrl: e.LIBRETRANSLATE_URL,
+      libreTranslateApiKey: e.LIBRETRANSLATE_API_KEY,
+      awsRegion: e.TRANSLATE_AWS_REGION ?? e.AWS_REGION,
+      maxChars: e.TRANSLATE_MAX_CHARS,
+      timeoutMs: e.TRANSLATE_TIMEOUT,
+    },
+    media: {
+      ocrLangDir: path.resolve(e.OCR_LANG_DIR ?? path.join(dataDir, 'ocr')),
+      autoOcr: e.MEDIA_AUTO_OCR,
+    },
+    zip: { maxEntries: e.ZIP_MAX_ENTRIES, maxTotalBytes: e.ZIP_MAX_TOTAL_BYTES, maxRatio: e.ZIP_MAX_RATIO },
   };
+}
+
+/** Whether `bin` names an executable file, directly or through the PATH (machine fact, not config). */
+function onPath(bin: string, pathVar: string | undefined): boolean {
+  const candidates = bin.includes('/') ? [bin] : (pathVar ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, bin));
+  return candidates.some((f) => {
+    try {
+      fs.accessSync(f, fs.constants.X_OK);
+      return fs.statSync(f).isFile();
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Test and tooling helper: a Config from overrides only, ignoring the real environment. */

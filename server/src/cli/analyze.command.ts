@@ -39,7 +39,7 @@ function collectParam(v: string, acc: Record<string, unknown>): Record<string, u
   if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got "${v}"`);
   const key = v.slice(0, eq);
   const raw = v.slice(eq + 1);
-  let value: unknown = raw;
+  let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {

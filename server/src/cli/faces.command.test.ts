@@ -5,7 +5,10 @@ import { describe, expect, it } from 'vitest';
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const DATA = path.resolve(ROOT, '../shared/data/faces');
 
-function aula(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function aula(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', ...args], {
       cwd: ROOT,
@@ -52,7 +55,18 @@ describe('aula faces eval', () => {
     const r = await aula(['faces', 'eval', '--gallery', '/nonexistent', '--probes', DATA, '--labels', 'x.json']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('No folder at /nonexistent');
-    const bad = await aula(['faces', 'eval', '--gallery', DATA, '--probes', DATA, '--labels', 'x', '--threshold', 'abc']);
+    const bad = await aula([
+      'faces',
+      'eval',
+      '--gallery',
+      DATA,
+      '--probes',
+      DATA,
+      '--labels',
+      'x',
+      '--threshold',
+      'abc',
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/threshold/);
   }, 60_000);

@@ -12,7 +12,8 @@ const IMAGE_EXT = /\.(jpe?g|png|webp|gif|tiff?|avif|heic|heif)$/i;
 
 const number = (name: string, min: number, max: number) => (v: string) => {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new InvalidArgumentError(`${name} must be between ${min} and ${max}`);
   return n;
 };
 
@@ -76,11 +77,29 @@ export function registerFacesCommand(program: Command, config: () => Config): vo
     .requiredOption('--gallery <dir>', 'one folder of enrollment photos per identity')
     .requiredOption('--probes <dir>', 'photos to identify')
     .requiredOption('--labels <file>', 'labels.json: { "probes": { "<file>": ["<identity>" | "unknown", …] } }')
-    .option('--threshold <x>', 'largest L2 distance accepted (default: FACE_MATCH_THRESHOLD)', number('threshold', 0.01, 2))
-    .option('--margin <x>', 'required lead over the second identity (default: FACE_MATCH_MARGIN)', number('margin', 0, 1))
-    .option('--json', 'print one JSON object: top1, knownFaces, unknownRejected, unknownFaces, falseAccepts, msPerImage')
+    .option(
+      '--threshold <x>',
+      'largest L2 distance accepted (default: FACE_MATCH_THRESHOLD)',
+      number('threshold', 0.01, 2),
+    )
+    .option(
+      '--margin <x>',
+      'required lead over the second identity (default: FACE_MATCH_MARGIN)',
+      number('margin', 0, 1),
+    )
+    .option(
+      '--json',
+      'print one JSON object: top1, knownFaces, unknownRejected, unknownFaces, falseAccepts, msPerImage',
+    )
     .action(
-      async (o: { gallery: string; probes: string; labels: string; threshold?: number; margin?: number; json?: boolean }) => {
+      async (o: {
+        gallery: string;
+        probes: string;
+        labels: string;
+        threshold?: number;
+        margin?: number;
+        json?: boolean;
+      }) => {
         const cfg = config();
         const galleryDir = await requireDir(o.gallery);
         const probesDir = await requireDir(o.probes);
@@ -106,8 +125,12 @@ export function registerFacesCommand(program: Command, config: () => Config): vo
             console.log(`top-1 (known)      ${pct(r.top1)} of ${r.knownFaces} known faces`);
             const faces = r.probes.reduce((n, p) => n + p.predicted.length, 0);
             const rate = (a: number, b: number) => (b ? pct(a / b) : 'n/a');
-            console.log(`unknown rejected   ${rate(r.unknownRejected, r.unknownFaces)} (${r.unknownRejected} of ${r.unknownFaces})`);
-            console.log(`false accepts      ${rate(r.falseAccepts, faces)} (${r.falseAccepts} of ${faces} faces found)`);
+            console.log(
+              `unknown rejected   ${rate(r.unknownRejected, r.unknownFaces)} (${r.unknownRejected} of ${r.unknownFaces})`,
+            );
+            console.log(
+              `false accepts      ${rate(r.falseAccepts, faces)} (${r.falseAccepts} of ${faces} faces found)`,
+            );
             console.log(`time               ${r.msPerImage} ms per probe image`);
           }
         } finally {

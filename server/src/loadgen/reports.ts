@@ -86,13 +86,14 @@ function niceMax(v: number): number {
 /** A line chart as inline SVG: time (seconds) on x, the series on y. */
 export function svgLineChart(title: string, xs: number[], series: Series[], yUnit: string): string {
   const all = series.flatMap((s) => s.points.filter((p): p is number => p !== null));
-  const yMax = niceMax(Math.max(0, ...all));
+  // Five intervals of a "nice" maximum; counts start at 5 so every tick is a whole number.
+  const yMax = niceMax(Math.max(yUnit === 'ms' ? 0 : 5, ...all));
   const xMax = Math.max(1, xs.length ? xs[xs.length - 1] : 1);
   const x = (v: number) => PAD.l + (v / xMax) * (W - PAD.l - PAD.r);
   const y = (v: number) => H - PAD.b - (v / yMax) * (H - PAD.t - PAD.b);
   const grid: string[] = [];
-  for (let i = 0; i <= 4; i++) {
-    const v = (yMax / 4) * i;
+  for (let i = 0; i <= 5; i++) {
+    const v = (yMax / 5) * i;
     grid.push(
       `<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e7eb"/>`,
       `<text x="${PAD.l - 6}" y="${y(v) + 4}" text-anchor="end">${esc(yUnit === 'ms' ? fmtMs(v) : fmtInt(v))}</text>`,
@@ -141,9 +142,11 @@ export function svgPercentileChart(pairs: [number, number][]): string {
       `<text x="${PAD.l - 6}" y="${y(v) + 4}" text-anchor="end">${esc(fmtMs(v))}</text>`,
     );
   }
+  const lastP = pts[pts.length - 1][0];
   for (const [p] of pts) {
     if ([50, 90, 99, 99.9, 99.99, 99.999].includes(p)) {
-      grid.push(`<text x="${x(p)}" y="${H - PAD.b + 16}" text-anchor="middle">p${p}</text>`);
+      const anchor = p === lastP ? 'end' : 'middle';
+      grid.push(`<text x="${x(p)}" y="${H - PAD.b + 16}" text-anchor="${anchor}">p${p}</text>`);
     }
   }
   const line = pts.map(([p, us]) => `${x(p).toFixed(1)},${y(us / 1000).toFixed(1)}`).join(' ');

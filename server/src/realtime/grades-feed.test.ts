@@ -227,8 +227,12 @@ describe.skipIf(!redisUp && !IN_CI)('grades rooms across two instances (Redis)',
       await waitFor(() => mine(bGroups).length > 0 && mine(aGroups).length > 0);
       await sleep(600);
       // Each socket hears the commit exactly once, whichever instance it is connected to.
-      expect(mine(bGroups).map((x) => x.payload)).toEqual([{ course, year: 2025, semester: 1, records: 3, students: 2 }]);
-      expect(mine(aGroups).map((x) => x.payload)).toEqual([{ course, year: 2025, semester: 1, records: 3, students: 2 }]);
+      expect(mine(bGroups).map((x) => x.payload)).toEqual([
+        { course, year: 2025, semester: 1, records: 3, students: 2 },
+      ]);
+      expect(mine(aGroups).map((x) => x.payload)).toEqual([
+        { course, year: 2025, semester: 1, records: 3, students: 2 },
+      ]);
       // Both instances read the same counters.
       expect(groupOf(await b.ctx.grades.counters(), course)).toEqual(groupOf(await a.ctx.grades.counters(), course));
     } finally {

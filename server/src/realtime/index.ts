@@ -12,7 +12,7 @@ export type { Realtime } from './sockets.ts';
 export async function startRealtime(
   ctx: AppContext,
   httpServer: HttpServer,
-  opts: { emitsPerSecond?: number } = {},
+  opts: { emitsPerSecond?: number; revalidateEveryMs?: number } = {},
 ): Promise<Realtime> {
   const realtime = await attachRealtime(ctx, httpServer, opts);
   const stops: (() => void)[] = [startGradesFeed(ctx, realtime, ctx.grades)];

@@ -32,7 +32,9 @@ export class RoomRegistry {
   }
 
   /** The prefix, key and authorizer of a room name, or undefined when no module owns it. */
-  resolve(room: string): { prefix: string; key: string; authorize: RoomAuthorizer; snapshot?: RoomSnapshot } | undefined {
+  resolve(
+    room: string,
+  ): { prefix: string; key: string; authorize: RoomAuthorizer; snapshot?: RoomSnapshot } | undefined {
     const i = room.indexOf(':');
     const prefix = i === -1 ? room : room.slice(0, i);
     const key = i === -1 ? '' : room.slice(i + 1);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../modules/identity/actor.ts';
 import { AppError } from '../platform/errors.ts';
 import { buildToken, buildUser, loginAs, signedIn } from '../test/factories.ts';
 import { REALTIME_CHANNEL } from './sockets.ts';
@@ -31,9 +32,11 @@ describe('Socket.IO transport', () => {
     const ok = await openSocket(t.url, { cookie: s.headers.cookie, origin: t.url });
     expect(ok.connected).toBe(true);
     ok.close();
-    await expect(openSocket(t.url, { cookie: s.headers.cookie, origin: 'https://evil.example' })).rejects.toMatchObject({
-      data: { code: 'origin_refused' },
-    });
+    await expect(openSocket(t.url, { cookie: s.headers.cookie, origin: 'https://evil.example' })).rejects.toMatchObject(
+      {
+        data: { code: 'origin_refused' },
+      },
+    );
   });
 
   it('authorizes every join through the registered authorizer', async () => {
@@ -64,6 +67,19 @@ describe('Socket.IO transport', () => {
     expect(out.statusCode).toBe(204);
     expect(await join(socket, 'job:2')).toMatchObject({ ok: false, error: 'unauthorized' });
     expect(await gone).toBe('io server disconnect');
+  });
+
+  it('rate-limits joins per socket', async () => {
+    const admin = await buildUser(t.ctx, { role: 'admin' });
+    const socket = await openSocket(t.url, { token: await buildToken(t.ctx, admin.user.id, ['admin']) });
+    try {
+      const acks = [];
+      for (let i = 0; i < 40; i++) acks.push(await join(socket, `job:${1000 + i}`));
+      expect(acks.slice(0, 25).every((a) => a.ok)).toBe(true);
+      expect(acks.at(-1)).toMatchObject({ ok: false, error: 'too_many_joins' });
+    } finally {
+      socket.close();
+    }
   });
 
   it('coalesces bus updates to a few emits a second per room and always delivers the last one', async () => {
@@ -108,6 +124,43 @@ describe('Socket.IO transport', () => {
       t.ctx.bus.publish(REALTIME_CHANNEL, { room: 'job:9', event: 'progress', payload: { n: 1 } });
       await nextEvent(socket, 'progress');
       expect(seen.map((s) => s.payload)).toEqual([{ n: 1 }]);
+    } finally {
+      socket.close();
+    }
+  });
+});
+
+describe('Socket.IO revalidation', () => {
+  let t: LiveTestApp;
+  beforeAll(async () => {
+    t = await createLiveTestApp({}, { revalidateEveryMs: 200 });
+    t.ctx.rooms.registerRoomAuthorizer('staff', (actor) => actor.role !== 'student');
+  });
+  afterAll(async () => t.close());
+
+  it('disconnects a socket whose session ended, without waiting for its next join', async () => {
+    const s = await loginAs(t.app, await buildUser(t.ctx, { role: 'teacher' }));
+    const socket = await openSocket(t.url, { cookie: s.headers.cookie });
+    const gone = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+    expect(await join(socket, 'staff')).toEqual({ ok: true });
+    await t.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: s.headers });
+    expect(await gone).toBe('io server disconnect');
+  });
+
+  it('takes a socket out of rooms its actor may no longer watch', async () => {
+    const built = await buildUser(t.ctx, { role: 'teacher' });
+    const s = await loginAs(t.app, built);
+    const socket = await openSocket(t.url, { cookie: s.headers.cookie });
+    try {
+      expect(await join(socket, 'staff')).toEqual({ ok: true });
+      const revoked = nextEvent<{ room: string }>(socket, 'room:revoked');
+      await t.ctx.identity.updateUser(SYSTEM_ACTOR, built.user.id, { role: 'student' });
+      expect(await revoked).toEqual({ room: 'staff' });
+      expect(socket.connected).toBe(true);
+      const seen = record(socket, 'progress');
+      t.ctx.bus.publish(REALTIME_CHANNEL, { room: 'staff', event: 'progress', payload: { n: 1 } });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(seen).toHaveLength(0);
     } finally {
       socket.close();
     }

@@ -18,6 +18,25 @@ export const REALTIME_CHANNEL = 'realtime.emit';
 export const DEFAULT_EMITS_PER_SECOND = 4;
 
 const MAX_ROOMS_PER_SOCKET = 64;
+/** Each join re-checks the credential in SQL, so a socket may not join faster than this. */
+const JOINS_PER_MINUTE = 120;
+/** How often sockets are re-checked: a signed-out session or revoked token loses its socket. */
+const DEFAULT_REVALIDATE_MS = 60_000;
+
+/** Room joins may not outpace this budget; refilled continuously. */
+class JoinBudget {
+  private tokens = JOINS_PER_MINUTE / 4;
+  private at = performance.now();
+
+  take(): boolean {
+    const now = performance.now();
+    this.tokens = Math.min(JOINS_PER_MINUTE / 4, this.tokens + ((now - this.at) * JOINS_PER_MINUTE) / 60_000);
+    this.at = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
 
 export type JoinAck = { ok: true } | { ok: false; error: string; message: string };
 
@@ -25,6 +44,7 @@ interface SocketData {
   actor: Actor;
   /** How the socket signed in, re-checked on every join so a revoked session loses access. */
   credential: { kind: 'session' | 'token'; value: string };
+  joins: JoinBudget;
 }
 
 // Events are plain names with JSON payloads; their shapes are documented where they are emitted.
@@ -46,7 +66,11 @@ export interface Realtime {
   close(): Promise<void>;
 }
 
-const realtimeMessage = z.object({ room: z.string().regex(ROOM_NAME), event: z.string().min(1).max(64), payload: z.unknown() });
+const realtimeMessage = z.object({
+  room: z.string().regex(ROOM_NAME),
+  event: z.string().min(1).max(64),
+  payload: z.unknown(),
+});
 
 /**
  * Socket.IO on the HTTP server at /socket.io. Sockets authenticate on the handshake with the
@@ -67,7 +91,7 @@ const realtimeMessage = z.object({ room: z.string().regex(ROOM_NAME), event: z.s
 export async function attachRealtime(
   ctx: AppContext,
   httpServer: HttpServer,
-  opts: { emitsPerSecond?: number } = {},
+  opts: { emitsPerSecond?: number; revalidateEveryMs?: number } = {},
 ): Promise<Realtime> {
   const logger = ctx.logger.child({ component: 'realtime' });
   const io = new Server(httpServer, {
@@ -108,8 +132,7 @@ export async function attachRealtime(
   const coalescer = new Coalescer<{ room: string; event: string; payload: unknown; merge: Merge | undefined }>(
     interval,
     (_key, v) => void io.local.to(v.room).emit(v.event, v.payload),
-    (pending, next) =>
-      pending && next.merge ? { ...next, payload: next.merge(pending.payload, next.payload) } : next,
+    (pending, next) => (pending && next.merge ? { ...next, payload: next.merge(pending.payload, next.payload) } : next),
   );
   closers.push(() => coalescer.close());
 
@@ -149,6 +172,13 @@ export async function attachRealtime(
     });
   });
 
+  // Sockets live for hours; their sign-in and their rooms are checked again now and then.
+  const revalidating = setInterval(() => {
+    revalidate(ctx, io).catch((err: unknown) => logger.warn({ err }, 'socket revalidation failed'));
+  }, opts.revalidateEveryMs ?? DEFAULT_REVALIDATE_MS);
+  revalidating.unref();
+  closers.push(() => clearInterval(revalidating));
+
   let closing: Promise<void> | undefined;
   return {
     io,
@@ -180,7 +210,7 @@ async function authenticate(ctx: AppContext, socket: RealtimeSocket): Promise<vo
     if (!bearer) throw new AppError('invalid_authorization', 401, 'Authorization must be "Bearer <token>"');
     const actor = await ctx.identity.resolveApiToken(bearer);
     if (!actor) throw new AppError('invalid_token', 401, 'The API token is not valid, expired or revoked');
-    socket.data = { actor, credential: { kind: 'token', value: bearer } };
+    socket.data = { actor, credential: { kind: 'token', value: bearer }, joins: new JoinBudget() };
     return;
   }
   const cookie = readCookie(hs.headers.cookie, SESSION_COOKIE);
@@ -191,7 +221,7 @@ async function authenticate(ctx: AppContext, socket: RealtimeSocket): Promise<vo
   }
   const session = await ctx.identity.resolveSession(cookie);
   if (!session) throw new AppError('unauthorized', 401, 'The session has ended; sign in again');
-  socket.data = { actor: session.actor, credential: { kind: 'session', value: cookie } };
+  socket.data = { actor: session.actor, credential: { kind: 'session', value: cookie }, joins: new JoinBudget() };
 }
 
 async function currentActor(ctx: AppContext, socket: RealtimeSocket): Promise<Actor | null> {
@@ -207,6 +237,9 @@ async function join(ctx: AppContext, socket: RealtimeSocket, room: unknown): Pro
   const target = ctx.rooms.resolve(room);
   if (!target) throw new AppError('unknown_room', 404, `There is no room "${room}"`);
   if (socket.rooms.has(room)) return { ok: true };
+  if (!socket.data.joins.take()) {
+    throw new AppError('too_many_joins', 429, 'Too many joins; wait a moment and try again');
+  }
   if (socket.rooms.size > MAX_ROOMS_PER_SOCKET) {
     throw new AppError('too_many_rooms', 429, `A socket may be in at most ${MAX_ROOMS_PER_SOCKET} rooms`);
   }
@@ -228,6 +261,40 @@ async function join(ctx: AppContext, socket: RealtimeSocket, room: unknown): Pro
     if (snap) socket.emit(snap.event, snap.payload);
   }
   return { ok: true };
+}
+
+/**
+ * Disconnects sockets whose session ended or token was revoked, and takes sockets out of rooms
+ * their actor may no longer watch (a role changed), telling them with `room:revoked`.
+ */
+async function revalidate(ctx: AppContext, io: Server): Promise<void> {
+  const seen = new Map<string, Promise<Actor | null>>();
+  for (const raw of io.of('/').sockets.values()) {
+    const socket = raw as RealtimeSocket;
+    const { credential } = socket.data;
+    const key = `${credential.kind}:${credential.value}`;
+    let actorP = seen.get(key);
+    if (!actorP) seen.set(key, (actorP = currentActor(ctx, socket)));
+    const actor = await actorP;
+    if (!actor) {
+      socket.disconnect(true);
+      continue;
+    }
+    socket.data.actor = actor;
+    for (const room of socket.rooms) {
+      if (room === socket.id) continue;
+      const target = ctx.rooms.resolve(room);
+      const allowed = target
+        ? await Promise.resolve()
+            .then(() => target.authorize(actor, room, target.key))
+            .catch(() => false)
+        : false;
+      if (!allowed) {
+        void socket.leave(room);
+        socket.emit('room:revoked', { room });
+      }
+    }
+  }
 }
 
 function refusal(err: unknown): JoinAck {

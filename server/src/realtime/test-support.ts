@@ -16,9 +16,12 @@ export interface LiveTestApp extends TestApp {
   realtime: Realtime;
 }
 
-export async function createLiveTestApp(opts: Parameters<typeof createTestApp>[0] = {}): Promise<LiveTestApp> {
+export async function createLiveTestApp(
+  opts: Parameters<typeof createTestApp>[0] = {},
+  realtimeOpts: Parameters<typeof startRealtime>[2] = {},
+): Promise<LiveTestApp> {
   const t = await createTestApp(opts);
-  const realtime = await startRealtime(t.ctx, t.app.server);
+  const realtime = await startRealtime(t.ctx, t.app.server, realtimeOpts);
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = t.app.server.address() as AddressInfo;
   return {

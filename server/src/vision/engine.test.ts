@@ -48,7 +48,10 @@ describe('vision engine (real models, one worker)', () => {
       expect(f.quality.size).toBeGreaterThan(30);
     }
     // Without tiling the detector alone misses faces of this crowd.
-    const untiled = await vision.engine.detectFaces(read('scenes/solvay1927.jpg'), { tiling: 'off', minConfidence: 0.5 });
+    const untiled = await vision.engine.detectFaces(read('scenes/solvay1927.jpg'), {
+      tiling: 'off',
+      minConfidence: 0.5,
+    });
     expect(untiled.faces.length).toBeLessThan(29);
   });
 

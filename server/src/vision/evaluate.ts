@@ -27,7 +27,8 @@ export interface EvalOptions {
 export interface ProbeResult {
   file: string;
   labels: string[];
-  predicted: { identity: string; distance: number; box: [number, number, number, number] }[];
+  /** Per face found: the decision, the distance to the nearest identity, and that identity. */
+  predicted: { identity: string; distance: number; nearest: string | null; box: [number, number, number, number] }[];
   correct: number;
   falseAccepts: number;
   unknownRejected: number;
@@ -67,7 +68,7 @@ export async function readLabels(file: string): Promise<Map<string, string[]>> {
     if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
       throw new AppError('invalid_labels', 400, `${file}: the labels of ${name} must be a list of names`);
     }
-    out.set(name, list as string[]);
+    out.set(name, list);
   }
   return out;
 }
@@ -125,6 +126,7 @@ export async function evaluateFaces(engine: PoolEngine, opts: EvalOptions): Prom
     const predicted = matches.map((m, i) => ({
       identity: m.identity,
       distance: Math.round(m.distance * 1000) / 1000,
+      nearest: m.nearest,
       box: faces[i].box,
     }));
     const want = countBy(expected.filter((l) => l !== UNKNOWN_LABEL));

@@ -30,7 +30,12 @@ export function createVision(config: Config, logger?: Logger, opts: { workers?: 
   const pool = new VisionPool({
     size: opts.workers ?? config.vision.workers,
     taskTimeoutMs: config.vision.taskTimeoutMs,
-    settings: { dirs, maxPixels: config.imageMaxPixels, maxSide: config.vision.maxSide, backend: config.vision.backend },
+    settings: {
+      dirs,
+      maxPixels: config.imageMaxPixels,
+      maxSide: config.vision.maxSide,
+      backend: config.vision.backend,
+    },
     ...(logger && { logger }),
   });
   const engine = new PoolEngine(pool, {

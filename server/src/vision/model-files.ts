@@ -80,8 +80,7 @@ export async function networkFilePaths(net: NetworkFiles, dirs: VisionModelDirs)
   const json = JSON.parse(raw) as unknown;
   // face-api manifests are the weights manifest itself; human's are full model.json files.
   const groups = (Array.isArray(json) ? json : (json as { weightsManifest?: unknown }).weightsManifest) as
-    | { paths: string[] }[]
-    | undefined;
+    { paths: string[] }[] | undefined;
   if (!Array.isArray(groups)) throw new Error(`${net.manifest} has no weights manifest`);
   return [manifestPath, ...groups.flatMap((g) => g.paths.map((p) => path.join(dir, p)))];
 }

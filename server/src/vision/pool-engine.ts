@@ -82,12 +82,7 @@ export class PoolEngine implements VisionEngine {
   }
 
   /** Detector boxes over the whole frame, plus overlapping tiles when the frame needs them. */
-  private async rawFaces(
-    ref: ImageRef,
-    size: ImageSize,
-    opts: DetectOptions,
-    priority: Priority,
-  ): Promise<RawFace[]> {
+  private async rawFaces(ref: ImageRef, size: ImageSize, opts: DetectOptions, priority: Priority): Promise<RawFace[]> {
     const minConfidence = opts.minConfidence ?? this.settings.detectMinConfidence;
     const tiling = opts.tiling ?? 'auto';
     const full = await this.pool.run(
@@ -97,7 +92,11 @@ export class PoolEngine implements VisionEngine {
     );
     let faces = full.faces;
     const longSide = Math.max(size.width, size.height);
-    if (tiling !== 'off' && longSide > this.settings.tileSize * 1.25 && (tiling === 'on' || this.wantsTiles(faces, longSide))) {
+    if (
+      tiling !== 'off' &&
+      longSide > this.settings.tileSize * 1.25 &&
+      (tiling === 'on' || this.wantsTiles(faces, longSide))
+    ) {
       const tiles = tilePlan(size.width, size.height, this.settings.tileSize, 0.25, 16);
       // Faces are seen larger in a tile, so real ones score higher there; a stricter floor keeps
       // texture in crowded backgrounds from turning into faces.
@@ -159,14 +158,18 @@ export class PoolEngine implements VisionEngine {
     const faces: EmbeddedFace[] = described
       .filter(({ detail }) => detail.descriptor !== null)
       .map(({ raw: r, detail }) => ({
-      ...toFace(r, detail),
-      descriptor: (detail.descriptor ?? []).map((v) => Math.round(v * 1e6) / 1e6),
-      model: FACE_EMBEDDING_MODEL,
-    }));
+        ...toFace(r, detail),
+        descriptor: (detail.descriptor ?? []).map((v) => Math.round(v * 1e6) / 1e6),
+        model: FACE_EMBEDDING_MODEL,
+      }));
     return { size, faces };
   }
 
-  matchFaces(gallery: string, descriptors: { descriptor: number[]; model: string }[], opts: MatchOptions = {}): FaceMatch[] {
+  matchFaces(
+    gallery: string,
+    descriptors: { descriptor: number[]; model: string }[],
+    opts: MatchOptions = {},
+  ): FaceMatch[] {
     const g = this.galleries.get(gallery);
     if (!g) throw new AppError('gallery_not_found', 404, `No face gallery named ${gallery}`, { gallery });
     for (const d of descriptors) {
@@ -193,9 +196,17 @@ export class PoolEngine implements VisionEngine {
       const found = force ? [] : await run(region === whole ? undefined : region);
       const split = tiling !== 'off' && depth < 3 && Math.max(region.width, region.height) > 384;
       if (!split || (!force && found.length < POSE_MAX_PEOPLE)) return found;
-      const parts = tilePlan(region.width, region.height, Math.round(Math.max(region.width, region.height) / 2) + 32, 0.3, 4);
+      const parts = tilePlan(
+        region.width,
+        region.height,
+        Math.round(Math.max(region.width, region.height) / 2) + 32,
+        0.3,
+        4,
+      );
       const nested = await Promise.all(
-        parts.map((t) => search({ x: region.x + t.x, y: region.y + t.y, width: t.width, height: t.height }, depth + 1, false)),
+        parts.map((t) =>
+          search({ x: region.x + t.x, y: region.y + t.y, width: t.width, height: t.height }, depth + 1, false),
+        ),
       );
       return [...found, ...nested.flat()];
     };
@@ -203,7 +214,10 @@ export class PoolEngine implements VisionEngine {
     return { size, people: people.map((p) => ({ ...p, box: roundBox(p.box) })) };
   }
 
-  async detectObjects(image: Buffer, opts: ObjectOptions = {}): Promise<{ size: ImageSize; objects: DetectedObject[] }> {
+  async detectObjects(
+    image: Buffer,
+    opts: ObjectOptions = {},
+  ): Promise<{ size: ImageSize; objects: DetectedObject[] }> {
     const { ref, size } = await this.ref(image);
     const r = await this.pool.run('objects.detect', {
       image: ref,
@@ -223,7 +237,10 @@ export class PoolEngine implements VisionEngine {
     return { ...r, box: r.box ? roundBox(r.box) : null };
   }
 
-  async faceAttributes(image: Buffer, opts: { maxFaces?: number } = {}): Promise<{ size: ImageSize; faces: FaceAttributes[] }> {
+  async faceAttributes(
+    image: Buffer,
+    opts: { maxFaces?: number } = {},
+  ): Promise<{ size: ImageSize; faces: FaceAttributes[] }> {
     const { ref, size } = await this.ref(image);
     const r = await this.pool.run('faces.attributes', { image: ref, maxFaces: opts.maxFaces ?? 20 });
     return { size, faces: r.faces.map((f) => ({ ...f, box: roundBox(f.box) })) };

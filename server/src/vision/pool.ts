@@ -104,9 +104,9 @@ export class VisionPool {
       }
     }
     await Promise.all(
-      this.slots.map((s) =>
-        s.state === 'starting' ? new Promise<void>((resolve) => s.readyWaiters.push(resolve)) : undefined,
-      ),
+      this.slots
+        .filter((s) => s.state === 'starting')
+        .map((s) => new Promise<void>((resolve) => s.readyWaiters.push(resolve))),
     );
   }
 
@@ -130,7 +130,7 @@ export class VisionPool {
         op,
         args,
         timeoutMs: opts.timeoutMs ?? this.opts.taskTimeoutMs,
-        resolve: resolve as (v: unknown) => void,
+        resolve: resolve,
         reject,
       });
       this.dispatch();

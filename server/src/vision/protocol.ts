@@ -50,8 +50,7 @@ export interface WorkerOps {
 export type OpName = keyof WorkerOps;
 
 export type ToWorker =
-  | { type: 'init'; settings: WorkerSettings }
-  | { type: 'task'; id: number; op: OpName; args: unknown };
+  { type: 'init'; settings: WorkerSettings } | { type: 'task'; id: number; op: OpName; args: unknown };
 
 export interface WorkerErrorPayload {
   code: string;

@@ -12,7 +12,15 @@ describe('model registry', () => {
   it('describes every built-in model with a weight hash and a JSON schema of its parameters', async () => {
     const models = await vision.registry.list();
     expect(models.map((m) => m.task).sort()).toEqual(
-      ['face-attributes', 'face-detection', 'face-embedding', 'face-identification', 'liveness', 'object-detection', 'pose'].sort(),
+      [
+        'face-attributes',
+        'face-detection',
+        'face-embedding',
+        'face-identification',
+        'liveness',
+        'object-detection',
+        'pose',
+      ].sort(),
     );
     for (const m of models) {
       expect(m.version).toMatch(/^\d+\.\d+\.\d+$/);
@@ -52,7 +60,10 @@ describe('model registry', () => {
   });
 
   it('validates parameters and names unknown models', () => {
-    expect(vision.registry.parseParams('objects', { minConfidence: 0.5 })).toEqual({ minConfidence: 0.5, maxResults: 20 });
+    expect(vision.registry.parseParams('objects', { minConfidence: 0.5 })).toEqual({
+      minConfidence: 0.5,
+      maxResults: 20,
+    });
     expect(() => vision.registry.parseParams('objects', { minConfidence: 2 })).toThrow(/minConfidence/);
     expect(() => vision.registry.parseParams('objects', { colour: 'red' })).toThrow(/colour/);
     expect(() => vision.registry.parseParams('face-identification', {})).toThrow(/gallery/);

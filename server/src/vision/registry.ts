@@ -61,7 +61,7 @@ export class ModelRegistry {
 
   register<P extends z.ZodType>(def: ModelDefinition<P>): void {
     if (this.models.has(def.name)) throw new Error(`model ${def.name} is already registered`);
-    this.models.set(def.name, def as unknown as ModelDefinition);
+    this.models.set(def.name, def);
   }
 
   names(): string[] {
@@ -162,7 +162,11 @@ export function registerBuiltInModels(
     networks: [NETWORKS.ssd, NETWORKS.landmarks],
     parameters: faceParams,
     run: (engine, image, p) =>
-      engine.detectFaces(image, { minConfidence: p.minConfidence, tiling: p.tiling, ...(p.maxFaces && { maxFaces: p.maxFaces }) }),
+      engine.detectFaces(image, {
+        minConfidence: p.minConfidence,
+        tiling: p.tiling,
+        ...(p.maxFaces && { maxFaces: p.maxFaces }),
+      }),
   });
 
   registry.register({
@@ -173,7 +177,11 @@ export function registerBuiltInModels(
     networks: [NETWORKS.ssd, NETWORKS.landmarks, NETWORKS.recognition],
     parameters: faceParams,
     run: (engine, image, p) =>
-      engine.embedFaces(image, { minConfidence: p.minConfidence, tiling: p.tiling, ...(p.maxFaces && { maxFaces: p.maxFaces }) }),
+      engine.embedFaces(image, {
+        minConfidence: p.minConfidence,
+        tiling: p.tiling,
+        ...(p.maxFaces && { maxFaces: p.maxFaces }),
+      }),
   });
 
   registry.register({

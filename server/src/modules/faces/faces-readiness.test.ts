@@ -32,11 +32,12 @@ describe('vision readiness with a missing model folder', () => {
     expect(vision.ok).toBe(false);
     expect(vision.error).toContain('face-api/ssd_mobilenetv1');
     // human's models come from their own folder and still loaded.
-    expect(t.ctx.vision.pool.status().failed.map((f) => f.id).sort()).toEqual([
-      'face-api/face_landmark_68',
-      'face-api/face_recognition',
-      'face-api/ssd_mobilenetv1',
-    ]);
+    expect(
+      t.ctx.vision.pool
+        .status()
+        .failed.map((f) => f.id)
+        .sort(),
+    ).toEqual(['face-api/face_landmark_68', 'face-api/face_recognition', 'face-api/ssd_mobilenetv1']);
   });
 
   it('refuses face work with a 503 naming the model, instead of answering "no face"', async () => {
@@ -47,7 +48,9 @@ describe('vision readiness with a missing model folder', () => {
       url: `/api/v1/users/${me.user.id}/faces`,
       headers: { ...me.headers, 'content-type': `multipart/form-data; boundary=${boundary}` },
       payload: Buffer.concat([
-        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+        ),
         fs.readFileSync(path.join(DATA, 'faces/gallery/obama/1.jpg')),
         Buffer.from(`\r\n--${boundary}--\r\n`),
       ]),
@@ -56,13 +59,17 @@ describe('vision readiness with a missing model folder', () => {
     expect(res.json()).toMatchObject({ code: 'model_unavailable', model: 'face-api/ssd_mobilenetv1' });
 
     const models = await t.app.inject({ url: '/api/v1/models', headers: me.headers });
-    const byName = new Map((models.json() as { name: string; available: boolean; error?: string }[]).map((m) => [m.name, m]));
+    const byName = new Map(
+      models.json<{ name: string; available: boolean; error?: string }[]>().map((m) => [m.name, m]),
+    );
     expect(byName.get('face-detection')).toMatchObject({ available: false });
     expect(byName.get('face-detection')!.error).toContain('face-api/ssd_mobilenetv1');
     expect(byName.get('objects')).toMatchObject({ available: true });
 
     // Models that did load keep working.
-    const objects = await t.ctx.vision.engine.detectObjects(fs.readFileSync(path.join(DATA, 'scenes/with_computer.jpg')));
+    const objects = await t.ctx.vision.engine.detectObjects(
+      fs.readFileSync(path.join(DATA, 'scenes/with_computer.jpg')),
+    );
     expect(objects.objects.some((o) => o.label === 'laptop')).toBe(true);
   });
 });

@@ -112,7 +112,11 @@ export class FacesRepository {
       .executeTakeFirst();
     return (
       byCode ??
-      this.db.selectFrom('users').select(['id', 'username']).where('username', '=', name.toLowerCase()).executeTakeFirst()
+      this.db
+        .selectFrom('users')
+        .select(['id', 'username'])
+        .where('username', '=', name.toLowerCase())
+        .executeTakeFirst()
     );
   }
 }

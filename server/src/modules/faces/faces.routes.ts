@@ -62,14 +62,13 @@ export const facesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
     },
   );
 
-  app.get(
-    '/users/:id/faces/:templateId/image',
-    { schema: { tags, params: templateParams } },
-    async (req, reply) => {
-      const blobId = await faces.templateImage(requireActor(req.actor), req.params.id, req.params.templateId);
-      return reply.type('image/jpeg').header('cache-control', 'private, max-age=300').send(await ctx.blobs.get(blobId));
-    },
-  );
+  app.get('/users/:id/faces/:templateId/image', { schema: { tags, params: templateParams } }, async (req, reply) => {
+    const blobId = await faces.templateImage(requireActor(req.actor), req.params.id, req.params.templateId);
+    return reply
+      .type('image/jpeg')
+      .header('cache-control', 'private, max-age=300')
+      .send(await ctx.blobs.get(blobId));
+  });
 
   app.delete('/users/:id/faces/:templateId', { schema: { tags, params: templateParams } }, async (req, reply) => {
     await faces.deleteOne(requireActor(req.actor), req.params.id, req.params.templateId);

@@ -35,7 +35,9 @@ export const templateOut = z.object({
 });
 export type TemplateOut = z.infer<typeof templateOut>;
 
-export const enrollOut = templateOut.extend({ face: z.object({ box: boxOut, score: z.number(), quality: qualityOut }) });
+export const enrollOut = templateOut.extend({
+  face: z.object({ box: boxOut, score: z.number(), quality: qualityOut }),
+});
 
 export const templateListOut = z.object({
   items: z.array(templateOut),

@@ -128,7 +128,12 @@ export class FacesService {
     return main;
   }
 
-  async enroll(actor: Actor, userId: string, image: Buffer, source: TemplateSource): Promise<{
+  async enroll(
+    actor: Actor,
+    userId: string,
+    image: Buffer,
+    source: TemplateSource,
+  ): Promise<{
     template: FaceTemplateRow;
     face: EmbeddedFace;
   }> {
@@ -320,7 +325,8 @@ export class FacesService {
       threshold: this.config.faces.matchThreshold,
       margin: this.config.faces.matchMargin,
     });
-    if (!m?.known) throw await fail('face_not_recognized', 'The face does not match anyone who can sign in with a face');
+    if (!m?.known)
+      throw await fail('face_not_recognized', 'The face does not match anyone who can sign in with a face');
 
     // The gallery may lag a withdrawal by an instant; the account itself has the last word.
     const user = await this.identity.getUser(SYSTEM_ACTOR, m.identity).catch(() => undefined);

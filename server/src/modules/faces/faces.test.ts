@@ -47,7 +47,14 @@ afterAll(async () => {
   await t?.close();
 });
 
-const enroll = (s: Session | Record<string, string>, userId: string, file: Buffer, fields = {}, name?: string, type?: string) => {
+const enroll = (
+  s: Session | Record<string, string>,
+  userId: string,
+  file: Buffer,
+  fields = {},
+  name?: string,
+  type?: string,
+) => {
   const m = multipart(file, fields, name, type);
   const headers = 'headers' in s ? (s as Session).headers : s;
   return t.app.inject({
@@ -161,7 +168,12 @@ describe('face enrollment', () => {
 
     // Once the student attends the teacher's offering, the teacher may enroll their face.
     const a = SYSTEM_ACTOR;
-    const sem = await t.ctx.academics.createSemester(a, { year: 2025, term: 1, startsOn: '2025-01-10', endsOn: '2025-06-10' });
+    const sem = await t.ctx.academics.createSemester(a, {
+      year: 2025,
+      term: 1,
+      startsOn: '2025-01-10',
+      endsOn: '2025-06-10',
+    });
     const course = await t.ctx.academics.createCourse(a, { code: `F${randomBytes(2).toString('hex')}`, name: 'Faces' });
     const offering = await t.ctx.academics.createOffering(a, {
       courseId: course.id,
@@ -173,9 +185,9 @@ describe('face enrollment', () => {
     expect((await enroll(stranger, student.user.id, img)).statusCode).toBe(403);
     const list = await t.app.inject({ url: `/api/v1/users/${student.user.id}/faces`, headers: teacher.headers });
     expect(list.json().items).toHaveLength(2);
-    expect((await t.app.inject({ url: `/api/v1/users/${student.user.id}/faces`, headers: other.headers })).statusCode).toBe(
-      403,
-    );
+    expect(
+      (await t.app.inject({ url: `/api/v1/users/${student.user.id}/faces`, headers: other.headers })).statusCode,
+    ).toBe(403);
   });
 });
 
@@ -321,7 +333,11 @@ describe('face sign-in', () => {
     });
     expect(missing.statusCode).toBe(404);
 
-    const all = await t.app.inject({ method: 'DELETE', url: `/api/v1/users/${obama.user.id}/faces`, headers: obama.headers });
+    const all = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/users/${obama.user.id}/faces`,
+      headers: obama.headers,
+    });
     expect(all.statusCode).toBe(200);
     expect(all.json()).toEqual({ deleted: 1 });
     const after = (await t.app.inject({ url: `/api/v1/users/${obama.user.id}/faces`, headers: obama.headers })).json();
@@ -343,9 +359,18 @@ describe('models', () => {
     const me = await signedIn(t.app, t.ctx, 'student');
     const res = await t.app.inject({ url: '/api/v1/models', headers: me.headers });
     expect(res.statusCode).toBe(200);
-    const models = res.json() as { name: string; weightsSha256: string; available: boolean; parameters: { type: string } }[];
+    const models =
+      res.json<{ name: string; weightsSha256: string; available: boolean; parameters: { type: string } }[]>();
     expect(models.map((m) => m.name)).toEqual(
-      expect.arrayContaining(['face-detection', 'face-embedding', 'face-identification', 'face-attributes', 'objects', 'pose', 'liveness']),
+      expect.arrayContaining([
+        'face-detection',
+        'face-embedding',
+        'face-identification',
+        'face-attributes',
+        'objects',
+        'pose',
+        'liveness',
+      ]),
     );
     for (const m of models) {
       expect(m.weightsSha256).toMatch(/^[0-9a-f]{64}$/);

@@ -78,9 +78,7 @@ export class GradebookRepository {
       ])
       .where('o.id', '=', id)
       .executeTakeFirst();
-    return (
-      row && { ...row, passing_grade: Number(row.passing_grade), year: Number(row.year), term: Number(row.term) }
-    );
+    return row && { ...row, passing_grade: Number(row.passing_grade), year: Number(row.year), term: Number(row.term) };
   }
 
   /**
@@ -132,15 +130,13 @@ export class GradebookRepository {
         .where('g.semester', '=', group.semester);
     }
     const rows = await q.orderBy('g.id', 'desc').execute();
-    return rows.map(
-      (r): RecordRow => ({
-        ...r,
-        year: Number(r.year),
-        semester: Number(r.semester),
-        score_x100: Number(r.score_x100),
-        received_at: Number(r.received_at),
-      }),
-    );
+    return rows.map((r): RecordRow => ({
+      ...r,
+      year: Number(r.year),
+      semester: Number(r.semester),
+      score_x100: Number(r.score_x100),
+      received_at: Number(r.received_at),
+    }));
   }
 
   /** A student's effective grades in every course and semester. */

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
 const id = z.string().regex(/^[0-9a-hjkmnp-tv-z]{26}$/, 'must be an id');
-const studentCode = z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/, 'must be a student code');
+const studentCode = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/, 'must be a student code');
 export const scoreSchema = z
   .number()
   .min(0, 'must be from 0 to 100')

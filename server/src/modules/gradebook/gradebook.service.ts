@@ -11,7 +11,6 @@ import { gradesCsv, parseGradesCsv } from './gradebook-csv.ts';
 import type { EffectiveRow, GradebookRepository, OfferingGradingRow, RecordRow } from './gradebook.repository.ts';
 import type { GradebookOut, GradebookRowOut, HistoryOut, MyGradesOut } from './gradebook.schemas.ts';
 
-
 /**
  * The teacher's view of grades: one offering's students against their effective grades (the
  * latest record per student, course and semester), with history, manual edits and CSV files.
@@ -44,7 +43,8 @@ export class GradebookService {
     const enrolled = students ?? (await this.academics.listEnrolledStudents(o.id));
     const codes = enrolled.map((s) => s.student_code).filter((c): c is string => !!c);
     const effective = new Map<string, EffectiveRow>();
-    for (const e of await this.repo.listEffective(o.course_code, o.year, o.term, codes)) effective.set(e.student_code, e);
+    for (const e of await this.repo.listEffective(o.course_code, o.year, o.term, codes))
+      effective.set(e.student_code, e);
     return enrolled.map((s) => {
       const e = s.student_code ? effective.get(s.student_code) : undefined;
       const score = e ? toScore(e.score_x100) : null;
@@ -101,7 +101,11 @@ export class GradebookService {
     const o = await this.assertCanGrade(actor, offeringId, 'grades:read');
     const student = (await this.enrolledByCode(o)).get(studentCode.toLowerCase());
     if (!student?.student_code) throw notEnrolled(studentCode);
-    const rows = await this.repo.listHistory(student.student_code, { course: o.course_code, year: o.year, semester: o.term });
+    const rows = await this.repo.listHistory(student.student_code, {
+      course: o.course_code,
+      year: o.year,
+      semester: o.term,
+    });
     return {
       studentCode: student.student_code,
       studentName: student.full_name,

@@ -270,7 +270,11 @@ describeEachDialect(
         { method: 'GET', url: `/api/v1/offerings/${offeringId}/gradebook` },
         { method: 'GET', url: `/api/v1/offerings/${offeringId}/gradebook/${code(0)}/history` },
         { method: 'GET', url: `/api/v1/offerings/${offeringId}/gradebook/export.csv` },
-        { method: 'POST', url: `/api/v1/offerings/${offeringId}/gradebook`, payload: { studentCode: code(0), score: 1 } },
+        {
+          method: 'POST',
+          url: `/api/v1/offerings/${offeringId}/gradebook`,
+          payload: { studentCode: code(0), score: 1 },
+        },
       ] as const;
       for (const r of routes) {
         for (const who of [otherTeacher, student]) {
@@ -281,7 +285,11 @@ describeEachDialect(
         expect(anon.statusCode).toBe(401);
       }
       for (const who of [otherTeacher, student]) {
-        const res = await upload(`/api/v1/offerings/${offeringId}/gradebook/import`, who, `student_code,score\n${code(0)},1`);
+        const res = await upload(
+          `/api/v1/offerings/${offeringId}/gradebook/import`,
+          who,
+          `student_code,score\n${code(0)},1`,
+        );
         expect(res.statusCode).toBe(403);
       }
       // The other teacher's own offering is theirs.
@@ -296,7 +304,10 @@ describeEachDialect(
         headers: { authorization: `Bearer ${ingestToken}` },
       });
       expect(writeOnly.statusCode).toBe(403);
-      const missing = await t.app.inject({ url: `/api/v1/offerings/0000000000000000000000000a/gradebook`, headers: admin.headers });
+      const missing = await t.app.inject({
+        url: `/api/v1/offerings/0000000000000000000000000a/gradebook`,
+        headers: admin.headers,
+      });
       expect(missing.statusCode).toBe(404);
       expect((await rowOf(0)).score).not.toBe(1);
     });

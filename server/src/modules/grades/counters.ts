@@ -17,8 +17,8 @@ export interface CountersSnapshot {
 /** SQL, the source of truth the counters are rebuilt from. */
 export interface CounterTruth {
   groups(): Promise<CounterGroup[]>;
-  /** Student codes with an effective grade in a group, a page at a time. */
-  studentCodes(course: string, year: number, semester: number): AsyncIterable<string[]>;
+  /** Every (group, student) with an effective grade, a page at a time. */
+  members(): AsyncIterable<{ course: string; year: number; semester: number; student: string }[]>;
 }
 
 /**
@@ -202,18 +202,23 @@ export class RedisCounters implements GradeCounters {
       const groups = await truth.groups();
       const tmp = `${this.prefix}rebuild:${process.pid}:${Date.now().toString(36)}:`;
       const staleGroups = await this.redis.hkeys(this.recordsKey);
-      const built: string[] = [];
-      for (const g of groups) {
-        const k = groupKey(g.course, g.year, g.semester);
-        const tmpKey = `${tmp}${k}`;
-        for await (const codes of truth.studentCodes(g.course, g.year, g.semester)) {
-          if (codes.length === 0) continue;
-          // Leftovers of an interrupted rebuild expire on their own.
-          const res = await this.redis.pipeline().sadd(tmpKey, ...codes).expire(tmpKey, 3600).exec();
-          const failed = res?.find(([err]) => err);
-          if (!res || failed) throw failed?.[0] ?? new Error('counter rebuild failed');
+      for await (const page of truth.members()) {
+        const byGroup = new Map<string, string[]>();
+        for (const m of page) {
+          const k = groupKey(m.course, m.year, m.semester);
+          let codes = byGroup.get(k);
+          if (!codes) byGroup.set(k, (codes = []));
+          codes.push(m.student);
         }
-        built.push(k);
+        const pipe = this.redis.pipeline();
+        for (const [k, codes] of byGroup) {
+          pipe.sadd(`${tmp}${k}`, ...codes);
+          // Leftovers of an interrupted rebuild expire on their own.
+          pipe.expire(`${tmp}${k}`, 3600);
+        }
+        const res = await pipe.exec();
+        const failed = res?.find(([err]) => err);
+        if (!res || failed) throw failed?.[0] ?? new Error('counter rebuild failed');
       }
       const multi = this.redis.multi();
       multi.set(this.totalKey, groups.reduce((s, g) => s + g.records, 0));
@@ -224,7 +229,7 @@ export class RedisCounters implements GradeCounters {
           Object.fromEntries(groups.map((g) => [groupKey(g.course, g.year, g.semester), g.records])),
         );
       }
-      const keep = new Set(built);
+      const keep = new Set(groups.map((g) => groupKey(g.course, g.year, g.semester)));
       for (const k of staleGroups) if (!keep.has(k)) multi.del(this.studentsKey(k));
       for (const g of groups) {
         const k = groupKey(g.course, g.year, g.semester);

@@ -60,6 +60,20 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 
 const num = (v: unknown): number => Number(v ?? 0);
 
+export interface EffectiveKey {
+  course: string;
+  year: number;
+  semester: number;
+  student: string;
+}
+
+const toKey = (r: { student_code: string; course_code: string; year: number; semester: number }): EffectiveKey => ({
+  course: r.course_code,
+  year: Number(r.year),
+  semester: Number(r.semester),
+  student: r.student_code,
+});
+
 export class GradesRepository {
   constructor(
     private readonly db: Executor,
@@ -346,17 +360,30 @@ export class GradesRepository {
       .execute();
   }
 
-  /** Students with an effective grade in one group, in pages by student code. */
-  async studentCodesOfGroup(course: string, year: number, semester: number, after: string | null, limit: number) {
-    let q = this.db
-      .selectFrom('grade_effective')
-      .select('student_code')
-      .where('course_code', '=', course)
-      .where('year', '=', year)
-      .where('semester', '=', semester);
+  /**
+   * Every effective grade's group and student, in key order, a page of whole students at a time
+   * (a page never splits one student's rows, so `after` is simply the last student returned).
+   */
+  async effectiveKeysPage(after: string | null, limit: number): Promise<{ keys: EffectiveKey[]; last: string | null }> {
+    let q = this.db.selectFrom('grade_effective').select(['student_code', 'course_code', 'year', 'semester']);
     if (after !== null) q = q.where('student_code', '>', after);
     const rows = await q.orderBy('student_code').limit(limit).execute();
-    return rows.map((r) => r.student_code);
+    if (rows.length === 0) return { keys: [], last: null };
+    let keep = rows;
+    if (rows.length === limit) {
+      // The last student may continue on the next page: leave them whole for it.
+      const lastCode = rows[rows.length - 1].student_code;
+      keep = rows.filter((r) => r.student_code !== lastCode);
+      if (keep.length === 0) {
+        const all = await this.db
+          .selectFrom('grade_effective')
+          .select(['student_code', 'course_code', 'year', 'semester'])
+          .where('student_code', '=', lastCode)
+          .execute();
+        return { keys: all.map(toKey), last: lastCode };
+      }
+    }
+    return { keys: keep.map(toKey), last: keep[keep.length - 1].student_code };
   }
 
   async countRecords(): Promise<number> {

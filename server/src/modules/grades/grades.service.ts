@@ -257,14 +257,13 @@ export class GradesService {
           records: Number(g.records),
           students: Number(g.students),
         })),
-      studentCodes: async function* (course, year, semester) {
+      members: async function* () {
         let after: string | null = null;
         for (;;) {
-          const page = await repo.studentCodesOfGroup(course, year, semester, after, 5000);
-          if (page.length === 0) return;
-          yield page;
-          after = page[page.length - 1];
-          if (page.length < 5000) return;
+          const page = await repo.effectiveKeysPage(after, 5000);
+          if (page.keys.length === 0) return;
+          yield page.keys.map((k) => ({ course: k.course, year: k.year, semester: k.semester, student: k.student }));
+          after = page.last;
         }
       },
     };

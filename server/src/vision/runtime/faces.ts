@@ -74,12 +74,10 @@ export class FaceRuntime {
         input,
         new faceapi.SsdMobilenetv1Options({ minConfidence, maxResults }),
       );
-      return dets.map(
-        (d): RawFace => ({
-          box: [(d.box.x + ox) * s, (d.box.y + oy) * s, d.box.width * s, d.box.height * s],
-          score: d.score,
-        }),
-      );
+      return dets.map((d): RawFace => ({
+        box: [(d.box.x + ox) * s, (d.box.y + oy) * s, d.box.width * s, d.box.height * s],
+        score: d.score,
+      }));
     } finally {
       if (input !== img.tensor) input.dispose();
     }

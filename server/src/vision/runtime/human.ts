@@ -150,7 +150,7 @@ export class HumanRuntime {
       input = tf.slice3d(img.tensor, [oy, ox, 0], [rh, rw, 3]);
     }
     try {
-      const r = await human.detect(input as never, { ...NOTHING, ...config });
+      const r = await human.detect(input, { ...NOTHING, ...config });
       if (r.error) throw new Error(`human: ${r.error}`);
       const toBox = (b: [number, number, number, number]): Box => [
         (b[0] + ox) * s,

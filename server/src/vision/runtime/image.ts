@@ -63,7 +63,7 @@ export class ImageCache {
         new Uint8Array(data.buffer, data.byteOffset, data.length),
         [info.height, info.width, 3],
         'int32',
-      ) as Tensor3D;
+      );
       return { tensor, width, height, scale: width / info.width };
     } catch (err) {
       throw new AppError(

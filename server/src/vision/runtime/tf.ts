@@ -1,6 +1,8 @@
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type * as TfCore from '@tensorflow/tfjs-core';
+import type * as FaceApiModule from '@vladmandic/face-api';
 
 /**
  * TensorFlow.js set-up for a worker process. Only worker processes import this: it loads
@@ -9,9 +11,9 @@ import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 
-export type FaceApi = typeof import('@vladmandic/face-api');
+export type FaceApi = typeof FaceApiModule;
 /** The full tfjs API (face-api's bundled typings cover only the ops it uses itself). */
-export type Tf = typeof import('@tensorflow/tfjs-core');
+export type Tf = typeof TfCore;
 
 export interface TfRuntime {
   faceapi: FaceApi;

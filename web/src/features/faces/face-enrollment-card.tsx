@@ -1,4 +1,17 @@
-import { ActionIcon, Badge, Button, Card, FileButton, Group, Image, List, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import {
+  ActionIcon,
+  Badge,
+  Button,
+  Card,
+  FileButton,
+  Group,
+  Image,
+  List,
+  SimpleGrid,
+  Stack,
+  Text,
+  Title,
+} from '@mantine/core';
 import { IconCamera, IconPhotoUp, IconTrash, IconUserScan } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -29,7 +42,12 @@ function EnrollError({ error }: { error: unknown }) {
   const reasons = error instanceof ApiError ? (error.extra.reasons as string[] | undefined) : undefined;
   const title = error instanceof ApiError ? ENROLL_TITLES[error.code] : undefined;
   return (
-    <ErrorAlert error={error} title={title ?? 'Could not add the face'} hideMessage={!!reasons?.length} data-testid="enroll-error">
+    <ErrorAlert
+      error={error}
+      title={title ?? 'Could not add the face'}
+      hideMessage={!!reasons?.length}
+      data-testid="enroll-error"
+    >
       {reasons?.length ? (
         <List size="sm">
           {reasons.map((r) => (
@@ -97,7 +115,13 @@ export function FaceEnrollmentCard() {
             {items.map((t) => (
               <Stack key={t.id} gap={2} data-testid="face-template">
                 {t.hasImage ? (
-                  <Image src={facesApi.imageUrl(user.id, t.id)} alt={SOURCE_LABELS[t.source]} radius="sm" h={72} fit="cover" />
+                  <Image
+                    src={facesApi.imageUrl(user.id, t.id)}
+                    alt={SOURCE_LABELS[t.source]}
+                    radius="sm"
+                    h={72}
+                    fit="cover"
+                  />
                 ) : null}
                 <Group gap={4} justify="space-between" wrap="nowrap">
                   <Text size="xs" c="dimmed" truncate title={formatDate(t.createdAt)}>
@@ -126,7 +150,12 @@ export function FaceEnrollmentCard() {
           <WebcamCapture
             captureLabel="Use this picture"
             busy={enroll.isPending}
-            onCapture={(photo) => enroll.mutateAsync({ photo, source: 'webcam' }).then(() => undefined, () => undefined)}
+            onCapture={(photo) =>
+              enroll.mutateAsync({ photo, source: 'webcam' }).then(
+                () => undefined,
+                () => undefined,
+              )
+            }
           />
         ) : null}
 
@@ -146,7 +175,12 @@ export function FaceEnrollmentCard() {
             onChange={(file) => file && enroll.mutate({ photo: file, source: 'upload', name: file.name })}
           >
             {(props) => (
-              <Button {...props} variant="light" leftSection={<IconPhotoUp size={16} />} loading={enroll.isPending && !camera}>
+              <Button
+                {...props}
+                variant="light"
+                leftSection={<IconPhotoUp size={16} />}
+                loading={enroll.isPending && !camera}
+              >
                 Upload a photo
               </Button>
             )}

@@ -65,7 +65,13 @@ export function FaceSignInPage() {
                 </Text>
               </div>
               {error ? (
-                <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} role="alert" data-testid="face-sign-in-error">
+                <Alert
+                  color="red"
+                  variant="light"
+                  icon={<IconAlertTriangle size={18} />}
+                  role="alert"
+                  data-testid="face-sign-in-error"
+                >
                   {reason ?? errorMessage(error)}
                 </Alert>
               ) : null}

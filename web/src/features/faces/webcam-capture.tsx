@@ -28,7 +28,10 @@ export function WebcamCapture({ onCapture, captureLabel, busy }: WebcamCapturePr
     let stream: MediaStream | undefined;
     let cancelled = false;
     if (!navigator.mediaDevices?.getUserMedia) {
-      setState({ kind: 'failed', message: 'This browser cannot use a camera here (a secure https address is needed).' });
+      setState({
+        kind: 'failed',
+        message: 'This browser cannot use a camera here (a secure https address is needed).',
+      });
       return;
     }
     navigator.mediaDevices

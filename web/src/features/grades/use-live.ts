@@ -70,14 +70,19 @@ export function useRoom<T>(socket: Socket | null, room: string | null, event: st
         setState(ack.ok ? { joined: true, error: null } : { joined: false, error: ack.message });
       });
     const lost = () => active && setState((s) => ({ ...s, joined: false }));
+    // The server re-checks rooms now and then, e.g. after the user's role changed.
+    const revoked = (p: { room?: string }) =>
+      active && p.room === room && setState({ joined: false, error: 'You may no longer watch these figures' });
     socket.on('connect', join);
     socket.on('disconnect', lost);
+    socket.on('room:revoked', revoked);
     if (socket.connected) join();
     return () => {
       active = false;
       socket.off(event, listener);
       socket.off('connect', join);
       socket.off('disconnect', lost);
+      socket.off('room:revoked', revoked);
       if (socket.connected) socket.emit('leave', room);
       setState({ joined: false, error: null });
     };

@@ -41,14 +41,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('received_at', 'bigint', (c) => c.notNull())
     .addColumn('student_id', 'varchar(26)')
     .addColumn('course_id', 'varchar(26)')
-    .addPrimaryKeyConstraint('grade_effective_pk', ['course_code', 'year', 'semester', 'student_code'])
+    // Student first: a student's grades (and the locks a commit takes on them) are one key range,
+    // and no second index on student is needed. Per-group figures come from grade_groups.
+    .addPrimaryKeyConstraint('grade_effective_pk', ['student_code', 'year', 'semester', 'course_code'])
     .$call(clustered)
-    .execute();
-  // A student's own grades, and the averages of top-student candidates.
-  await db.schema
-    .createIndex('grade_effective_student_idx')
-    .on('grade_effective')
-    .columns(['student_code', 'year', 'semester'])
     .execute();
   // Top students are found by walking effective scores from the highest down (see the repository).
   await db.schema
