@@ -22,6 +22,7 @@ import { createGradeMetrics, type GradeMetrics } from './grades.metrics.ts';
 import { GradesRepository } from './grades.repository.ts';
 import { parseGrades, type Ack, type GradeInput, type GroupFilter, type NormalizedGrade } from './grades.schemas.ts';
 import { KyselyCommitter } from './kysely-commit.ts';
+import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { SqliteCommitter } from './sqlite-commit.ts';
 import { topStudents, type TopStudent } from './top-students.ts';
 
@@ -70,6 +71,7 @@ export class GradesService {
   private readonly redis: Redis | undefined;
   private readonly logger: Logger;
   private timer: NodeJS.Timeout | undefined;
+  private checkpointer: SqliteCheckpointer | undefined;
   private reconciling: Promise<ReconcileReport> | undefined;
   private closed = false;
 
@@ -106,6 +108,7 @@ export class GradesService {
     if (db.sqlite) {
       const handle = db.sqlite;
       const c = new SqliteCommitter(handle);
+      if (SqliteCheckpointer.applies(handle)) this.checkpointer = new SqliteCheckpointer(handle);
       return {
         commit: async (units) => {
           // Another module's Kysely transaction may be open on this same connection between its
@@ -142,6 +145,7 @@ export class GradesService {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.writer.close();
+    await this.checkpointer?.stop();
     await this.reconciling?.catch(() => undefined);
     await this.live.close();
     this.redis?.disconnect();

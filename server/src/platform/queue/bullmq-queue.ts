@@ -1,4 +1,4 @@
-import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { newId } from '../ids.ts';
 import {
@@ -40,7 +40,7 @@ const KNOWN_STATES = new Set<JobStateName>(['waiting', 'delayed', 'active', 'com
 export class BullmqQueue implements JobQueue {
   readonly kind = 'bullmq' as const;
   private readonly queues = new Map<string, Queue>();
-  private readonly workers = new Map<Worker, Redis>();
+  private readonly workers = new Map<Worker, () => Promise<void>>();
   private readonly connection: Redis;
   private closed = false;
 
@@ -89,9 +89,10 @@ export class BullmqQueue implements JobQueue {
     assertQueueName(queue);
     const connection = new Redis(this.opts.url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
     connection.on('error', () => {});
+    let stopping = false;
     const worker = new Worker(
       queue,
-      async (job: Job, _token?: string, signal?: AbortSignal) => {
+      async (job: Job, token?: string, signal?: AbortSignal) => {
         const maxAttempts = Math.max(1, job.opts.attempts ?? 1);
         const attempt = job.attemptsMade + 1;
         try {
@@ -107,6 +108,11 @@ export class BullmqQueue implements JobQueue {
           });
         } catch (err) {
           if (err instanceof PermanentJobError) throw new UnrecoverableError(err.message);
+          if (stopping && token) {
+            // Interrupted by shutdown, not failed: back in line soon, without using an attempt.
+            await job.moveToDelayed(Date.now() + 1000, token);
+            throw new DelayedError();
+          }
           throw err;
         }
       },
@@ -130,12 +136,17 @@ export class BullmqQueue implements JobQueue {
         /stalled more than allowable limit/i.test(err.message);
       if (final) void Promise.resolve(opts.onFailed({ id: job.id!, data: job.data, attempts }, err)).catch(() => {});
     });
-    this.workers.set(worker, connection);
+    const close = async () => {
+      stopping = true;
+      worker.cancelAllJobs('shutting down');
+      await worker.close();
+      connection.disconnect();
+    };
+    this.workers.set(worker, close);
     return {
       close: async () => {
         this.workers.delete(worker);
-        await worker.close();
-        connection.disconnect();
+        await close();
       },
     };
   }
@@ -174,10 +185,7 @@ export class BullmqQueue implements JobQueue {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled(
-      [...this.workers].map(async ([w, c]) => {
-        await w.close();
-        c.disconnect();
-      }),
+      [...this.workers.values()].map((close) => close()),
     );
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     this.connection.disconnect();
