@@ -102,6 +102,8 @@ describe('load test page: live charts of a published run', () => {
     await expect.poll(() => table.innerText(), { timeout: 30_000 }).toContain(RUN_NAME);
     expect(await table.innerText()).toContain(RUN_ID);
     expect(await table.getByTestId('run-status').first().innerText()).toBe('running');
+    const list = await screenshot(page, 'load-tests-list');
+    expect(list.stdev).toBeGreaterThan(10);
   });
 
   it('shows charts that grow while the generator runs', async () => {

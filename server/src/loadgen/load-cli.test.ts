@@ -10,9 +10,6 @@ describe('aula load: flags and unreachable targets', () => {
     const unknown = await runLoadCli(['--turbo']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown option '--turbo'");
-    const threshold = await runLoadCli(['--token', 't', '--threshold', 'p99 fast']);
-    expect(threshold.code).toBe(2);
-    expect(threshold.stderr).toContain('threshold "p99 fast" is not of the form');
   });
 
   it('fails at once, naming the address, when the target cannot be reached', async () => {

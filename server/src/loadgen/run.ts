@@ -78,7 +78,7 @@ export async function runLoad(input: LoadOptions, io: RunIo): Promise<LoadResult
     const usesRest = o.mode !== 'grpc';
     const usesGrpc = o.mode !== 'rest';
     if (usesRest || o.publish) await probeHttp(o.target!);
-    if (o.token && usesRest && !o.selfTest) await probeToken(o.target!, o.token);
+    if (o.token && o.target && (usesRest || o.publish) && !o.selfTest) await probeToken(o.target, o.token);
     if (usesGrpc) await probeGrpc(o.grpc!);
 
     const rest = usesRest

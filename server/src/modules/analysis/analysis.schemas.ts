@@ -61,7 +61,11 @@ export const parametersField = z
 export const analysisFields = z.strictObject({
   model: z.string().min(1, 'choose a model').max(100),
   parameters: parametersField,
+  /** Lets a client say what it is (the CLI sends "cli"); by default sessions are "lab", tokens "api". */
+  source: z.enum(['lab', 'api', 'cli']).optional(),
 });
+
+export const predictFields = z.strictObject({ parameters: parametersField });
 
 export const predictionOut = z.object({
   id: z.string(),

@@ -108,8 +108,7 @@ export class PredictionLedger {
   }
 
   /** Every matching row, oldest first, read in batches so any number of rows streams in bounded memory. */
-  async *rows(actor: Actor, f: PredictionFilter): AsyncGenerator<PredictionRow> {
-    const filter = this.scope(actor, f);
+  private async *rows(filter: PredictionFilter): AsyncGenerator<PredictionRow> {
     let after: { createdAt: number; id: string } | undefined;
     for (;;) {
       const batch = await this.repo.listPredictionsAfter(filter, after, EXPORT_BATCH);
@@ -120,8 +119,18 @@ export class PredictionLedger {
     }
   }
 
-  async *exportCsv(actor: Actor, f: PredictionFilter): AsyncGenerator<string> {
-    const rows = this.rows(actor, f);
+  /** CSV of the matching rows. Authorization is checked now, before the first byte is sent. */
+  exportCsv(actor: Actor, f: PredictionFilter): AsyncGenerator<string> {
+    return this.csv(this.scope(actor, f));
+  }
+
+  /** A JSON array of the matching rows. Authorization is checked now, before the first byte is sent. */
+  exportJson(actor: Actor, f: PredictionFilter): AsyncGenerator<string> {
+    return this.json(this.scope(actor, f));
+  }
+
+  private async *csv(filter: PredictionFilter): AsyncGenerator<string> {
+    const rows = this.rows(filter);
     yield stringify([CSV_COLUMNS as unknown as string[]]);
     for await (const r of rows) {
       yield stringify([
@@ -144,8 +153,8 @@ export class PredictionLedger {
     }
   }
 
-  async *exportJson(actor: Actor, f: PredictionFilter): AsyncGenerator<string> {
-    const rows = this.rows(actor, f);
+  private async *json(filter: PredictionFilter): AsyncGenerator<string> {
+    const rows = this.rows(filter);
     yield '[';
     let first = true;
     for await (const r of rows) {

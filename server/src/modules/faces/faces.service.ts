@@ -8,6 +8,7 @@ import type { RateLimiter } from '../../platform/rate-limiter.ts';
 import { toIso } from '../../platform/time.ts';
 import type { EmbeddedFace } from '../../vision/engine.ts';
 import { encodeDescriptor } from '../../vision/gallery.ts';
+import { overlapOfSmaller } from '../../vision/geometry.ts';
 import type { Vision } from '../../vision/index.ts';
 import type { AcademicsService } from '../academics/academics.service.ts';
 import { type Actor, isAdmin, SYSTEM_ACTOR } from '../identity/actor.ts';
@@ -306,12 +307,19 @@ export class FacesService {
     };
 
     const engine = this.vision.engine;
-    // Sign-in is interactive: its tasks go ahead of batch work in the worker queue.
-    const { faces } = await engine.embedFaces(image, { tiling: 'off', maxFaces: 1, priority: 'high' });
+    // Sign-in is interactive: its tasks go ahead of batch work in the worker queue, and the
+    // liveness check of the largest face runs on another worker while the face is described.
+    const [{ faces }, firstLive] = await Promise.all([
+      engine.embedFaces(image, { tiling: 'off', maxFaces: 1, priority: 'high' }),
+      engine.checkLiveness(image, { priority: 'high' }),
+    ]);
     const face = faces[0];
     if (!face) throw await fail('no_face', 'No face was found in the picture');
-
-    const live = await engine.checkLiveness(image, { box: face.box, priority: 'high' });
+    // Both models pick the largest face; if they did not pick the same one, check that face.
+    const live =
+      firstLive.box && overlapOfSmaller(firstLive.box, face.box) >= 0.5
+        ? firstLive
+        : await engine.checkLiveness(image, { box: face.box, priority: 'high' });
     const { loginMinAntispoof, loginMinLiveness } = this.config.faces;
     if (live.antispoof < loginMinAntispoof || live.liveness < loginMinLiveness) {
       throw await fail('liveness_failed', 'The picture does not look like a live face; use the camera in good light', {

@@ -1,5 +1,6 @@
 import type { AcademicsTables } from './tables/academics.ts';
 import type { AnalysisTables } from './tables/analysis.ts';
+import type { AttendanceTables } from './tables/attendance.ts';
 import type { GradesTables } from './tables/grades.ts';
 import type { IdentityTables } from './tables/identity.ts';
 import type { LoadtestTables } from './tables/loadtests.ts';
@@ -12,4 +13,5 @@ export interface Database
     LoadtestTables,
     GradesTables,
     MediaTables,
-    AnalysisTables {}
+    AnalysisTables,
+    AttendanceTables {}

@@ -258,6 +258,29 @@ describe.skipIf(!redisUp && !IN_CI)('job queue [bullmq] across processes', () =>
     await q.close();
   });
 
+  it('hands the job of a worker shut down mid-job back to the queue without using an attempt', async () => {
+    const first = bullmq();
+    const prefix = prefixes[prefixes.length - 1];
+    let started = false;
+    first.work('graceful', (job) => {
+      started = true;
+      return new Promise<void>((_resolve, reject) => {
+        job.signal.addEventListener('abort', () => reject(new Error('stopped')));
+      });
+    });
+    const id = await first.add('graceful', {}, { jobId: 'capture-graceful', attempts: 1 });
+    await until('started', () => started);
+    await first.close();
+
+    const second = bullmq({ prefix });
+    const attempts: number[] = [];
+    second.work('graceful', async (job) => void attempts.push(job.attempt));
+    await until('completed elsewhere', async () => (await second.state('graceful', id))?.state === 'completed');
+    // One attempt allowed, and it still succeeded: the interrupted run did not count.
+    expect(attempts).toEqual([1]);
+    await second.close();
+  });
+
   it('fails a job whose workers keep dying, and reports it', async () => {
     const q = bullmq({ maxStalledCount: 0 });
     const prefix = prefixes[prefixes.length - 1];

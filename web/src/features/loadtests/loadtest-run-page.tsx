@@ -33,6 +33,9 @@ import {
 } from './api.ts';
 import { RunStatusBadge } from './status-badge.tsx';
 
+/** Milliseconds without a unit (the chart title has it), to three significant digits at most. */
+const msTick = (v: number): string => String(Number(v.toPrecision(3)));
+
 /** A second is re-read for this long after it first appears: other workers may still add to it. */
 const SETTLE_SECONDS = 10;
 
@@ -328,10 +331,7 @@ export function LoadtestRunPage() {
               tooltipAnimationDuration={0}
               lineChartProps={{ syncId: 'loadtest' }}
               xAxisProps={{ tickFormatter: (v: number) => `${v}s` }}
-              // The unit is in the title; bare numbers keep the axis narrow.
-              valueFormatter={(v) =>
-                v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2).replace(/\.?0+$/, '')
-              }
+              valueFormatter={msTick}
               withLegend
               series={[
                 { name: 'p50', color: 'teal.6' },

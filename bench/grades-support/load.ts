@@ -1,0 +1,156 @@
+import { build, type Histogram } from 'hdr-histogram-js';
+import { Pool } from 'undici';
+
+export interface LoadResult {
+  /** Requests that completed with the expected status in the measured window. */
+  completed: number;
+  errors: number;
+  seconds: number;
+  /** Completed requests per second. */
+  rate: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  /** CPU seconds this client process used during the run. */
+  clientCpu: number;
+}
+
+export interface RequestSpec {
+  origin: string;
+  path: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  /** The body of request i (pre-built strings keep the client cheap). */
+  body?: (i: number) => string;
+  expect: number;
+}
+
+const newHistogram = (): Histogram =>
+  build({ lowestDiscernibleValue: 1, highestTrackableValue: 300_000_000, numberOfSignificantValueDigits: 3 });
+
+function summarize(h: Histogram, completed: number, errors: number, seconds: number, cpu0: NodeJS.CpuUsage): LoadResult {
+  const cpu = process.cpuUsage(cpu0);
+  const ms = (us: number) => Math.round(us / 10) / 100;
+  return {
+    completed,
+    errors,
+    seconds,
+    rate: completed / seconds,
+    p50Ms: ms(h.getValueAtPercentile(50)),
+    p99Ms: ms(h.getValueAtPercentile(99)),
+    p999Ms: ms(h.getValueAtPercentile(99.9)),
+    maxMs: ms(h.maxValue),
+    clientCpu: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
+/**
+ * Open-loop load at a fixed arrival rate. Request i is due at start + i/rate whether or not
+ * earlier ones have returned, and its latency is measured from that due time, so a server that
+ * falls behind shows it in the percentiles instead of silently slowing the client down
+ * (no coordinated omission). Requests due in the warm-up are sent but not measured.
+ */
+export async function paced(
+  spec: RequestSpec,
+  opts: { rate: number; seconds: number; warmupSeconds: number; connections: number },
+): Promise<LoadResult> {
+  const pool = new Pool(spec.origin, { connections: opts.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const h = newHistogram();
+  const interval = 1000 / opts.rate;
+  const total = Math.floor(opts.rate * (opts.warmupSeconds + opts.seconds));
+  const measureFrom = Math.floor(opts.rate * opts.warmupSeconds);
+  let next = 0;
+  let completed = 0;
+  let errors = 0;
+  let outstanding = 0;
+  let lastDone = 0;
+  let cpu0 = process.cpuUsage();
+  const t0 = performance.now() + 20;
+  const measureStart = t0 + measureFrom * interval;
+  let finish!: () => void;
+  const done = new Promise<void>((r) => (finish = r));
+
+  const send = (i: number, due: number) => {
+    outstanding++;
+    pool
+      .request({ path: spec.path, method: spec.method, headers: spec.headers, body: spec.body?.(i) })
+      .then(
+        async (res) => {
+          await res.body.dump();
+          const end = performance.now();
+          if (i >= measureFrom) {
+            if (res.statusCode === spec.expect) {
+              completed++;
+              h.recordValue(Math.max(1, Math.round((end - due) * 1000)));
+              lastDone = end;
+            } else errors++;
+          }
+        },
+        () => {
+          if (i >= measureFrom) errors++;
+        },
+      )
+      .finally(() => {
+        outstanding--;
+        if (next >= total && outstanding === 0) finish();
+      });
+  };
+
+  const pump = () => {
+    const now = performance.now();
+    while (next < total && t0 + next * interval <= now) {
+      if (next === measureFrom) cpu0 = process.cpuUsage();
+      send(next, t0 + next * interval);
+      next++;
+    }
+    if (next < total) setTimeout(pump, Math.max(0, Math.min(1, t0 + next * interval - performance.now())));
+  };
+  setTimeout(pump, 20);
+  await done;
+  await pool.close();
+  const seconds = Math.max(opts.seconds, (lastDone - measureStart) / 1000);
+  return summarize(h, completed, errors, seconds, cpu0);
+}
+
+/** Closed loop: `concurrency` clients each send the next request as soon as the last returns. */
+export async function saturate(
+  spec: RequestSpec,
+  opts: { concurrency: number; seconds: number; warmupSeconds: number },
+): Promise<LoadResult> {
+  const pool = new Pool(spec.origin, { connections: opts.concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
+  const h = newHistogram();
+  let completed = 0;
+  let errors = 0;
+  let i = 0;
+  const start = performance.now();
+  const measureStart = start + opts.warmupSeconds * 1000;
+  const end = measureStart + opts.seconds * 1000;
+  let cpu0 = process.cpuUsage();
+  let cpuMarked = false;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      if (!cpuMarked && t >= measureStart) {
+        cpuMarked = true;
+        cpu0 = process.cpuUsage();
+      }
+      try {
+        const res = await pool.request({ path: spec.path, method: spec.method, headers: spec.headers, body: spec.body?.(i++) });
+        await res.body.dump();
+        const now = performance.now();
+        if (t >= measureStart && now <= end) {
+          if (res.statusCode === spec.expect) {
+            completed++;
+            h.recordValue(Math.max(1, Math.round((now - t) * 1000)));
+          } else errors++;
+        }
+      } catch {
+        if (t >= measureStart) errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, worker));
+  await pool.close();
+  return summarize(h, completed, errors, opts.seconds, cpu0);
+}
