@@ -90,15 +90,17 @@ async function coldStart(workers: number): Promise<{ vision: Vision; ms: number 
 }
 
 async function timeEach(vision: Vision, files: string[]) {
-  const out: { file: string; faces: number; ms: number; pixels: number }[] = [];
+  const out: { file: string; faces: number; ms: number; cpuMs: number; pixels: number }[] = [];
   for (const file of files) {
     const bytes = fs.readFileSync(file);
+    const c0 = vision.pool.cpuMs();
     const t0 = performance.now();
     const r = await vision.engine.embedFaces(bytes);
     out.push({
       file: path.relative(DATA, file),
       faces: r.faces.length,
       ms: performance.now() - t0,
+      cpuMs: vision.pool.cpuMs() - c0,
       pixels: r.size.width * r.size.height,
     });
   }
@@ -113,16 +115,17 @@ async function throughput(vision: Vision, files: string[]): Promise<{ imagesPerS
   return { imagesPerSecond: (buffers.length * 1000) / wallMs, wallMs };
 }
 
-async function solvay(vision: Vision, runs = 3): Promise<{ faces: number; medianMs: number }> {
+async function solvay(vision: Vision, runs = 3): Promise<{ faces: number; medianMs: number; cpuMs: number }> {
   const bytes = fs.readFileSync(path.join(DATA, 'scenes/solvay1927.jpg'));
   const ms: number[] = [];
   let faces = 0;
+  const c0 = vision.pool.cpuMs();
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
     faces = (await vision.engine.embedFaces(bytes)).faces.length;
     ms.push(performance.now() - t0);
   }
-  return { faces, medianMs: quantile(ms, 0.5) };
+  return { faces, medianMs: quantile(ms, 0.5), cpuMs: (vision.pool.cpuMs() - c0) / runs };
 }
 
 async function faceSignIn(): Promise<Record<string, number>> {
@@ -178,12 +181,14 @@ async function faceSignIn(): Promise<Record<string, number>> {
     };
     for (let i = 0; i < 5; i++) await once();
     const ms: number[] = [];
+    const c0 = ctx.vision.pool.cpuMs();
     for (let i = 0; i < LOGINS; i++) ms.push(await once());
     return {
       n: ms.length,
       p50: quantile(ms, 0.5),
       p95: quantile(ms, 0.95),
       max: Math.max(...ms),
+      workerCpuMs: (ctx.vision.pool.cpuMs() - c0) / LOGINS,
       workers: cfg.vision.workers,
     };
   } finally {
@@ -207,12 +212,20 @@ function galleryMatch(): Record<string, number> {
   const probes = Array.from({ length: 2000 }, vec);
   for (let i = 0; i < 200; i++) g.match(probes[i], { threshold: 0.6, margin: 0.02 });
   const us: number[] = [];
+  const c0 = process.cpuUsage();
   for (const p of probes) {
     const s = performance.now();
     g.match(p, { threshold: 0.6, margin: 0.02 });
     us.push((performance.now() - s) * 1000);
   }
-  return { templates: g.size, buildMs, meanUs: mean(us), p95Us: quantile(us, 0.95) };
+  const c = process.cpuUsage(c0);
+  return {
+    templates: g.size,
+    buildMs,
+    meanUs: mean(us),
+    p95Us: quantile(us, 0.95),
+    cpuUsPerMatch: (c.user + c.system) / probes.length,
+  };
 }
 
 async function main() {
@@ -228,19 +241,17 @@ async function main() {
   log('per photo, scenes/ and faces/ …');
   const scenes = await timeEach(one.vision, images(path.join(DATA, 'scenes')));
   const faces = await timeEach(one.vision, images(path.join(DATA, 'faces')));
-  results.scenes = {
-    photos: scenes.length,
-    faces: scenes.reduce((n, s) => n + s.faces, 0),
-    meanMs: mean(scenes.map((s) => s.ms)),
-    ...fit(scenes),
-  };
-  results.facesSet = {
-    photos: faces.length,
-    faces: faces.reduce((n, s) => n + s.faces, 0),
-    meanMs: mean(faces.map((s) => s.ms)),
-    ...fit(faces),
-  };
-  results.perPhoto = [...scenes, ...faces].map((s) => ({ ...s, ms: Math.round(s.ms) }));
+  const summary = (xs: typeof scenes) => ({
+    photos: xs.length,
+    faces: xs.reduce((n, x) => n + x.faces, 0),
+    meanMs: mean(xs.map((x) => x.ms)),
+    meanCpuMs: mean(xs.map((x) => x.cpuMs)),
+    ...fit(xs),
+    cpu: fit(xs.map((x) => ({ faces: x.faces, ms: x.cpuMs }))),
+  });
+  results.scenes = summary(scenes);
+  results.facesSet = summary(faces);
+  results.perPhoto = [...scenes, ...faces].map((x) => ({ ...x, ms: Math.round(x.ms), cpuMs: Math.round(x.cpuMs) }));
 
   log('identification accuracy …');
   const cfg = config(1);
@@ -319,25 +330,51 @@ async function main() {
     console.log(JSON.stringify(results, null, 2));
     return;
   }
-  const s = results.scenes as ReturnType<typeof fit> & { photos: number; faces: number; meanMs: number };
+  const s = results.scenes as ReturnType<typeof fit> & {
+    photos: number;
+    faces: number;
+    meanMs: number;
+    meanCpuMs: number;
+    cpu: ReturnType<typeof fit>;
+  };
   const f = results.facesSet as typeof s;
   const a = results.accuracy as Record<string, number>;
   const fl = results.faceSignIn as Record<string, number>;
   const g = results.gallery as Record<string, number>;
   const t1 = results.throughput1 as { imagesPerSecond: number };
   const t2 = results.throughput2 as { imagesPerSecond: number };
-  const s1 = results.solvay1 as { faces: number; medianMs: number };
-  const s2 = results.solvay2 as { faces: number; medianMs: number };
+  const s1 = results.solvay1 as { faces: number; medianMs: number; cpuMs: number };
+  const s2 = results.solvay2 as { faces: number; medianMs: number; cpuMs: number };
   const rows: [string, string][] = [
     ['back end', String(results.backend)],
     ['cold start, 1 worker (fork + all models)', `${Math.round(results.coldStartMs as number)} ms`],
     ['cold start, 2 workers', `${Math.round(results.coldStart2Ms as number)} ms`],
-    ['scenes/: photos, faces, mean per photo', `${s.photos}, ${s.faces}, ${Math.round(s.meanMs)} ms`],
-    ['scenes/: fit per photo + per face', `${Math.round(s.perPhoto)} ms + ${Math.round(s.perFace)} ms/face`],
-    ['faces/: photos, faces, mean per photo', `${f.photos}, ${f.faces}, ${Math.round(f.meanMs)} ms`],
-    ['faces/: fit per photo + per face', `${Math.round(f.perPhoto)} ms + ${Math.round(f.perFace)} ms/face`],
-    ['solvay1927 (29 faces), 1 worker', `${s1.faces} faces, ${Math.round(s1.medianMs)} ms`],
-    ['solvay1927 (29 faces), 2 workers', `${s2.faces} faces, ${Math.round(s2.medianMs)} ms`],
+    [
+      'scenes/: photos, faces; mean wall / worker CPU per photo',
+      `${s.photos}, ${s.faces}; ${Math.round(s.meanMs)} / ${Math.round(s.meanCpuMs)} ms`,
+    ],
+    ['scenes/: fit, wall', `${Math.round(s.perPhoto)} ms per photo + ${Math.round(s.perFace)} ms per face`],
+    [
+      'scenes/: fit, worker CPU',
+      `${Math.round(s.cpu.perPhoto)} ms per photo + ${Math.round(s.cpu.perFace)} ms per face`,
+    ],
+    [
+      'faces/: photos, faces; mean wall / worker CPU per photo',
+      `${f.photos}, ${f.faces}; ${Math.round(f.meanMs)} / ${Math.round(f.meanCpuMs)} ms`,
+    ],
+    ['faces/: fit, wall', `${Math.round(f.perPhoto)} ms per photo + ${Math.round(f.perFace)} ms per face`],
+    [
+      'faces/: fit, worker CPU',
+      `${Math.round(f.cpu.perPhoto)} ms per photo + ${Math.round(f.cpu.perFace)} ms per face`,
+    ],
+    [
+      'solvay1927, 1 worker: faces, wall, worker CPU',
+      `${s1.faces}, ${Math.round(s1.medianMs)} ms, ${Math.round(s1.cpuMs)} ms`,
+    ],
+    [
+      'solvay1927, 2 workers: faces, wall, worker CPU',
+      `${s2.faces}, ${Math.round(s2.medianMs)} ms, ${Math.round(s2.cpuMs)} ms`,
+    ],
     ['throughput over 24 probe photos, 1 worker', `${r1(t1.imagesPerSecond)} photos/s`],
     ['throughput over 24 probe photos, 2 workers', `${r1(t2.imagesPerSecond)} photos/s`],
     [
@@ -353,11 +390,11 @@ async function main() {
     ]),
     [
       `face sign-in, warm, ${fl.n} runs, ${fl.workers} workers`,
-      `p50 ${Math.round(fl.p50)} ms, p95 ${Math.round(fl.p95)} ms, max ${Math.round(fl.max)} ms`,
+      `p50 ${Math.round(fl.p50)} ms, p95 ${Math.round(fl.p95)} ms, max ${Math.round(fl.max)} ms; worker CPU ${Math.round(fl.workerCpuMs)} ms each`,
     ],
     [
       'match against 10,000 templates',
-      `mean ${r1(g.meanUs)} µs, p95 ${r1(g.p95Us)} µs (build ${Math.round(g.buildMs)} ms)`,
+      `mean ${r1(g.meanUs)} µs, p95 ${r1(g.p95Us)} µs, CPU ${r1(g.cpuUsPerMatch)} µs (build ${Math.round(g.buildMs)} ms)`,
     ],
     [
       'peak RSS: main process / each worker',

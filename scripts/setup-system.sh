@@ -4,6 +4,7 @@
 #   ffmpeg            video frames for attendance and synthetic test videos
 #   apertium-eng-spa  offline es<->en translation
 #   python3-grpcio    a second, independent gRPC client for the ingest tests
+#   python3-protobuf  its message classes (built from descriptors at test time)
 # Usage: scripts/setup-system.sh [--quiet]
 set -euo pipefail
 
@@ -13,6 +14,7 @@ command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v apertium >/dev/null 2>&1 || missing+=(apertium)
 [ -d /usr/share/apertium/apertium-eng-spa ] || missing+=(apertium-eng-spa)
 /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || missing+=(python3-grpcio)
+/usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || missing+=(python3-protobuf)
 
 if [ ${#missing[@]} -eq 0 ]; then
   [ "${1:-}" = "--quiet" ] || echo "system packages: all present"

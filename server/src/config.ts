@@ -117,7 +117,7 @@ export const envSchema = z.object({
   ATTENDANCE_RETENTION_SWEEP: duration.default(parseDuration('1h')),
   ATTENDANCE_SAMPLE_MAX_INTERVAL: duration.default(parseDuration('10s')),
   ATTENDANCE_SAMPLE_MIN_INTERVAL: duration.default(parseDuration('1s')),
-  ATTENDANCE_SCENE_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.05),
+  ATTENDANCE_SCENE_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.04),
   ATTENDANCE_VIDEO_MAX_DURATION: duration.default(parseDuration('6h')),
   ATTENDANCE_LOW_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.62),
   ATTENDANCE_REPORT_THRESHOLD: z.coerce.number().min(0).max(100).default(80),

@@ -2,6 +2,8 @@ import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { AcademicsRepository } from './modules/academics/academics.repository.ts';
 import { AcademicsService } from './modules/academics/academics.service.ts';
+import { AttendanceRepository } from './modules/attendance/attendance.repository.ts';
+import { AttendanceService } from './modules/attendance/attendance.service.ts';
 import { FacesRepository } from './modules/faces/faces.repository.ts';
 import { FacesService } from './modules/faces/faces.service.ts';
 import { GradebookRepository } from './modules/gradebook/gradebook.repository.ts';
@@ -12,10 +14,15 @@ import { IdentityRepository } from './modules/identity/identity.repository.ts';
 import { IdentityService } from './modules/identity/identity.service.ts';
 import { LoadtestsRepository } from './modules/loadtests/loadtests.repository.ts';
 import { LoadtestsService } from './modules/loadtests/loadtests.service.ts';
+import type { AnalysisService } from './modules/analysis/analysis.service.ts';
+import type { BackgroundTasks } from './modules/analysis/background.ts';
+import { createMediaAndAnalysis } from './modules/media/media.setup.ts';
+import type { MediaService } from './modules/media/media.service.ts';
 import { createBlobStore, type BlobStore } from './platform/blobs/index.ts';
 import { MemoryBus, RedisBus, type Bus } from './platform/bus/bus.ts';
 import { createDb, type Db } from './platform/db/database.ts';
 import { migrateToLatest } from './platform/db/migrator.ts';
+import { createQueue, type JobQueue } from './platform/queue/index.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './platform/rate-limiter.ts';
@@ -53,6 +60,16 @@ export interface AppContext {
   gradesForwarder: GradesGrpcForwarder | undefined;
   /** Offering gradebooks: effective grades, history, manual edits, CSV import and export. */
   gradebook: GradebookService;
+  /** The image-analysis lab and the prediction ledger every model run is written to. */
+  analysis: AnalysisService;
+  /** Albums and photos: labels, people, OCR and translation. */
+  media: MediaService;
+  /** Album processing and lab jobs. */
+  background: BackgroundTasks;
+  /** Background jobs: in process, or BullMQ on Redis when REDIS_URL is set. */
+  queue: JobQueue;
+  /** Attendance from the classroom camera: captures, analysis jobs, review, reports. */
+  attendance: AttendanceService;
   /** Who may join which Socket.IO room, and what a joining socket receives first; modules register here. */
   rooms: RoomRegistry;
   /** Run on close, last registered first. */
@@ -117,6 +134,26 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const gradesForwarder = forwardTo ? new GradesGrpcForwarder(forwardTo) : undefined;
     if (gradesForwarder) closers.push(() => gradesForwarder.close());
     const gradebook = new GradebookService(new GradebookRepository(db.kysely), academics, identity, grades);
+    const lab = createMediaAndAnalysis({ config, logger, db, blobs, bus, vision, faces, academics, identity });
+    closers.push(() => lab.close());
+
+    const queue = createQueue(config);
+    closers.push(() => queue.close());
+    const attendance = new AttendanceService({
+      repo: new AttendanceRepository(db.kysely, db.dialect),
+      db,
+      academics,
+      faces,
+      identity,
+      vision,
+      blobs,
+      queue,
+      bus,
+      config,
+      logger,
+    });
+    const rooms = new RoomRegistry();
+    attendance.registerRooms(rooms);
 
     const readiness: ReadinessCheck[] = [
       {
@@ -149,7 +186,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       grades,
       gradesForwarder,
       gradebook,
-      rooms: new RoomRegistry(),
+      analysis: lab.analysis,
+      media: lab.media,
+      background: lab.background,
+      queue,
+      attendance,
+      rooms,
       onClose: (fn) => closers.push(fn),
       close: async () => {
         for (const fn of closers.splice(0).reverse()) {

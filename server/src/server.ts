@@ -35,6 +35,7 @@ export async function runServer(
   let realtime: Realtime | undefined;
   try {
     if (role !== 'ingest-grpc') startVision(ctx);
+    if (role === 'all') resumeBackgroundWork(ctx);
     if (role === 'all' || role === 'api') {
       const boot = await ensureBootstrap(ctx);
       app = await buildApp(ctx);
@@ -79,6 +80,17 @@ export async function runServer(
       await ctx.close();
     })());
   return { ctx, app, url, grpcPort: grpc?.port, realtime, stop };
+}
+
+/**
+ * Album photos and lab jobs left unfinished by the previous run are picked up again. Only the
+ * embedded process does this: it is the only one running them, so nothing is taken twice.
+ */
+function resumeBackgroundWork(ctx: AppContext): void {
+  Promise.all([ctx.media.resume(), ctx.analysis.resume()]).then(
+    ([images, jobs]) => (images || jobs) && ctx.logger.info({ images, jobs }, 'resumed unfinished background work'),
+    (err: unknown) => ctx.logger.warn({ err }, 'could not resume background work'),
+  );
 }
 
 /** Vision models load in the background; /health/ready stays failing (naming them) until they do. */

@@ -55,8 +55,26 @@ export function registerAnalyzeCommand(program: Command, config: () => Config): 
     .option('--model <name>', 'model name (see --list)')
     .option('--param <k=v>', 'model parameter, repeatable', collectParam, {})
     .option('--list', 'list the models with their parameters and exit')
-    .argument('[files...]', 'image files')
-    .action(async (files: string[], o: { model?: string; param: Record<string, unknown>; list?: boolean }) => {
+    .option('--server <url>', 'run on this Aula server instead, writing every prediction to its ledger')
+    .option('--token <token>', 'API token with the analysis:run scope (with --server)')
+    .argument('[files...]', 'image files (with --server, also one zip of images)')
+    .action(async (files: string[], o: { model?: string; param: Record<string, unknown>; list?: boolean; server?: string; token?: string }) => {
+      if (o.server) {
+        if (!o.token) throw new InvalidArgumentError('--token is required with --server');
+        if (!o.model) throw new InvalidArgumentError('--model is required');
+        if (files.length === 0) throw new InvalidArgumentError('give at least one image file');
+        const { analyzeRemotely } = await import('../modules/analysis/remote-analyze.ts');
+        const { failed } = await analyzeRemotely({
+          server: o.server,
+          token: o.token,
+          model: o.model,
+          params: o.param,
+          files,
+          print: (line) => console.log(line),
+        });
+        if (failed > 0) process.exitCode = 1;
+        return;
+      }
       const vision = createVision(config());
       const sink = stdoutSink;
       try {

@@ -1,12 +1,16 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../config.ts';
-import { createContext } from '../context.ts';
 import { SCOPES, SYSTEM_ACTOR, type Scope } from '../modules/identity/actor.ts';
 import { createUserBody } from '../modules/identity/identity.schemas.ts';
 import { createDb } from '../platform/db/database.ts';
 import { migrateDown, migrateToLatest } from '../platform/db/migrator.ts';
 import { AppError } from '../platform/errors.ts';
-import { runServer, stopOnSignals, type Role } from '../server.ts';
+import type { Role } from '../server.ts';
+
+// Heavy modules (the whole service graph, vision) load only when a command needs them, so
+// `aula --help` and light commands start fast.
+const lazyContext = async () => (await import('../context.ts')).createContext;
+const lazyServer = async () => import('../server.ts');
 
 const ROLES: Role[] = ['api', 'ingest-grpc', 'worker'];
 
@@ -15,6 +19,7 @@ export function registerCoreCommands(program: Command, config: () => Config): vo
     .command('start')
     .description('run everything in one process (web, REST, WebSocket, gRPC, workers)')
     .action(async () => {
+      const { runServer, stopOnSignals } = await lazyServer();
       stopOnSignals(await runServer(config(), 'all'));
     });
 
@@ -26,6 +31,7 @@ export function registerCoreCommands(program: Command, config: () => Config): vo
       return v as Role;
     })
     .action(async (role: Role) => {
+      const { runServer, stopOnSignals } = await lazyServer();
       stopOnSignals(await runServer(config(), role));
     });
 
@@ -51,7 +57,7 @@ export function registerCoreCommands(program: Command, config: () => Config): vo
     .argument('<what>', 'demo')
     .action(async (what: string) => {
       if (what !== 'demo') throw new InvalidArgumentError('only "demo" can be seeded');
-      const ctx = await createContext(config());
+      const ctx = await (await lazyContext())(config());
       try {
         const { ensureBootstrap } = await import('../seed/bootstrap.ts');
         const boot = await ensureBootstrap(ctx);
@@ -103,7 +109,7 @@ export function registerCoreCommands(program: Command, config: () => Config): vo
             parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
           );
         }
-        const ctx = await createContext(config());
+        const ctx = await (await lazyContext())(config());
         try {
           const u = await ctx.identity.createUser(parsed.data, SYSTEM_ACTOR);
           console.log(`created ${u.role} ${u.username} (${u.id})`);
@@ -135,7 +141,7 @@ export function registerCoreCommands(program: Command, config: () => Config): vo
       if (bad.length || scopes.length === 0) {
         throw new InvalidArgumentError(`unknown scope(s) ${bad.join(', ')}; use ${SCOPES.join(', ')}`);
       }
-      const ctx = await createContext(config());
+      const ctx = await (await lazyContext())(config());
       try {
         const user = await ctx.identity.findUserByUsername(o.user);
         if (!user) throw new AppError('not_found', 404, `No user named ${o.user}`);

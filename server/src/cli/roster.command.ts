@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Config } from '../config.ts';
-import { createContext } from '../context.ts';
 import { ROSTER_MAX_BYTES, type RosterLineError } from '../modules/academics/roster-import.ts';
 import { SYSTEM_ACTOR } from '../modules/identity/actor.ts';
 import { AppError } from '../platform/errors.ts';
@@ -24,7 +23,8 @@ export function registerRosterCommand(program: Command, config: () => Config): v
         throw new AppError('roster_too_large', 413, `A roster file may be at most ${ROSTER_MAX_BYTES} bytes`);
       }
       const data = await fs.readFile(file);
-      const ctx = await createContext(config());
+      const { createContext } = await import('../context.ts');
+    const ctx = await createContext(config());
       try {
         const r = await ctx.academics.importRoster(SYSTEM_ACTOR, opts.offering, data);
         console.log(

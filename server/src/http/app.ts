@@ -15,11 +15,13 @@ import {
 } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.ts';
 import { academicsRoutes } from '../modules/academics/academics.routes.ts';
+import { analysisRoutes } from '../modules/analysis/analysis.routes.ts';
 import { facesRoutes } from '../modules/faces/faces.routes.ts';
 import { gradebookRoutes } from '../modules/gradebook/gradebook.routes.ts';
 import { gradesRoutes } from '../modules/grades/grades.routes.ts';
 import { identityRoutes } from '../modules/identity/identity.routes.ts';
 import { loadtestsRoutes } from '../modules/loadtests/loadtests.routes.ts';
+import { mediaRoutes } from '../modules/media/media.routes.ts';
 import { authPlugin } from './auth.ts';
 import { problem, sendProblem } from './problem.ts';
 
@@ -152,6 +154,8 @@ export async function buildApp(ctx: AppContext): Promise<App> {
       await api.register(loadtestsRoutes, { ctx });
       await api.register(gradesRoutes, { ctx });
       await api.register(gradebookRoutes, { ctx });
+      await api.register(mediaRoutes, { ctx });
+      await api.register(analysisRoutes, { ctx });
     },
     { prefix: '/api/v1' },
   );

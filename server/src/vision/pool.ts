@@ -65,6 +65,8 @@ export class VisionPool {
   private readonly slots: Slot[] = [];
   private readonly queues: Record<Priority, Task[]> = { high: [], normal: [] };
   private nextId = 1;
+  private cpuTotalMs = 0;
+  private tasksDone = 0;
   private started = false;
   private closed = false;
   private readonly maxQueue: number;
@@ -161,6 +163,15 @@ export class VisionPool {
     return this.slots.map((s) => s.proc?.pid).filter((p): p is number => typeof p === 'number');
   }
 
+  /** CPU time the workers spent on finished tasks, in ms: contention on a busy host inflates wall time, not this. */
+  cpuMs(): number {
+    return this.cpuTotalMs;
+  }
+
+  tasksCompleted(): number {
+    return this.tasksDone;
+  }
+
   rssBytes(): number {
     return this.slots.reduce((n, s) => n + s.rssBytes, 0);
   }
@@ -239,6 +250,8 @@ export class VisionPool {
     clearTimeout(current.timer);
     slot.task = undefined;
     slot.state = 'idle';
+    this.cpuTotalMs += msg.cpuMs;
+    this.tasksDone++;
     if (msg.ok) current.task.resolve(msg.value);
     else {
       const e = msg.error;

@@ -61,5 +61,5 @@ export interface WorkerErrorPayload {
 
 export type FromWorker =
   | { type: 'ready'; backend: string; networks: NetworkStatus[]; rssBytes: number }
-  | { type: 'result'; id: number; ok: true; value: unknown; ms: number }
-  | { type: 'result'; id: number; ok: false; error: WorkerErrorPayload; ms: number };
+  | { type: 'result'; id: number; ok: true; value: unknown; ms: number; cpuMs: number }
+  | { type: 'result'; id: number; ok: false; error: WorkerErrorPayload; ms: number; cpuMs: number };

@@ -107,7 +107,7 @@ async function drain(): Promise<void> {
   if (fatal !== undefined) {
     for (let task = backlog.shift(); task; task = backlog.shift()) {
       const error = { code: 'model_unavailable', status: 503, message: `The vision back end did not start: ${fatal}` };
-      send({ type: 'result', id: task.id, ok: false, error, ms: 0 });
+      send({ type: 'result', id: task.id, ok: false, error, ms: 0, cpuMs: 0 });
     }
     return;
   }
@@ -116,15 +116,20 @@ async function drain(): Promise<void> {
   try {
     for (let task = backlog.shift(); task; task = backlog.shift()) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      const cpuMs = () => {
+        const c = process.cpuUsage(c0);
+        return (c.user + c.system) / 1000;
+      };
       try {
         const value = await handle(state, task.op, task.args);
-        send({ type: 'result', id: task.id, ok: true, value, ms: performance.now() - t0 });
+        send({ type: 'result', id: task.id, ok: true, value, ms: performance.now() - t0, cpuMs: cpuMs() });
       } catch (err) {
         const e =
           err instanceof AppError
             ? { code: err.code, status: err.status, message: err.message, ...(err.details && { details: err.details }) }
             : { code: 'vision_failed', status: 500, message: (err as Error).message?.split('\n')[0] ?? String(err) };
-        send({ type: 'result', id: task.id, ok: false, error: e, ms: performance.now() - t0 });
+        send({ type: 'result', id: task.id, ok: false, error: e, ms: performance.now() - t0, cpuMs: cpuMs() });
       }
     }
   } finally {

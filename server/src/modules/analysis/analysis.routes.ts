@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../context.ts';
-import { readFiles, readSingleFile } from '../../http/uploads.ts';
+import { readUpload, readUploads } from './read-uploads.ts';
 import { AppError } from '../../platform/errors.ts';
 import { requireActor } from '../identity/actor.ts';
 import type { PredictionFilter } from './analysis.repository.ts';
@@ -67,7 +67,7 @@ export const analysisRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
     },
     async (req, reply) => {
       const actor = requireActor(req.actor);
-      const { files, fields } = await readFiles(req, 100);
+      const { files, fields } = await readUploads(req, 100);
       const f = analysisFields.parse(fields);
       const job = await analysis.createJob(actor, { model: f.model, parameters: f.parameters, files, source: f.source });
       return reply.status(202).send(toJobOut(job));
@@ -120,7 +120,7 @@ export const analysisRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
     },
     async (req, reply) => {
       const actor = requireActor(req.actor);
-      const { file, fields } = await readSingleFile(req);
+      const { file, fields } = await readUpload(req);
       const { parameters } = predictFields.parse(fields);
       const p = await analysis.predict(actor, req.params.name, parameters, file);
       return reply.status(201).send(toPredictionOut(p));

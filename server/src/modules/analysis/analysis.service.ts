@@ -19,7 +19,7 @@ import type { BackgroundTasks } from './background.ts';
 import type { NewPrediction, PredictionLedger } from './ledger.ts';
 import { extractZip, type ZipMember } from './zip.ts';
 
-export const ANALYSIS_TASK = 'analysis.job';
+export const ANALYSIS_TASK = 'analysis-job';
 /** Socket.IO event with the job's state, sent to room `job:<id>` as it progresses. */
 export const PROGRESS_EVENT = 'analysis.progress';
 

@@ -238,12 +238,12 @@ export class AttendanceRepository {
       .execute();
   }
 
-  listObservationsOfTrack(captureId: string, trackNo: number): Promise<ObservationRow[]> {
+  listObservationsOfTrack(trackId: string): Promise<ObservationRow[]> {
     return this.db
       .selectFrom('observations')
       .selectAll()
-      .where('capture_id', '=', captureId)
-      .where('track_no', '=', trackNo)
+      .where('track_id', '=', trackId)
+      .orderBy('at')
       .orderBy('frame_index')
       .execute();
   }
@@ -302,15 +302,21 @@ export class AttendanceRepository {
   }
 
   async setTrackIdentity(
-    captureId: string,
-    trackNo: number,
+    trackId: string,
     patch: { student_id: string | null; review: ObservationRow['review']; confidence?: number },
   ): Promise<number> {
+    const r = await this.db.updateTable('observations').set(patch).where('track_id', '=', trackId).executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /** Gives a track's automatic faces its identity (never overriding the teacher's review). */
+  async propagateTrackIdentity(trackId: string, studentId: string): Promise<number> {
     const r = await this.db
       .updateTable('observations')
-      .set(patch)
-      .where('capture_id', '=', captureId)
-      .where('track_no', '=', trackNo)
+      .set({ student_id: studentId })
+      .where('track_id', '=', trackId)
+      .where('review', '=', 'auto')
+      .where((eb) => eb.or([eb('student_id', 'is', null), eb('student_id', '<>', studentId)]))
       .executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
@@ -332,10 +338,10 @@ export class AttendanceRepository {
   }
 
   /** Tracks of a student in a session: the faces a rejection turns back into unknowns. */
-  async listTracksOfStudent(sessionId: string, studentId: string): Promise<{ capture_id: string; track_no: number }[]> {
+  async listTracksOfStudent(sessionId: string, studentId: string): Promise<{ track_id: string }[]> {
     return this.db
       .selectFrom('observations')
-      .select(['capture_id', 'track_no'])
+      .select('track_id')
       .distinct()
       .where('session_id', '=', sessionId)
       .where('student_id', '=', studentId)
@@ -357,11 +363,10 @@ export class AttendanceRepository {
     const existing = await this.db
       .selectFrom('unknown_faces')
       .select('id')
-      .where('capture_id', '=', row.capture_id)
-      .where('track_no', '=', row.track_no)
+      .where('track_id', '=', row.track_id)
       .executeTakeFirst();
     if (existing) {
-      const { id: _id, status: _s, ...rest } = row;
+      const { id: _id, status: _s, capture_id: _c, first_seen_at: _f, ...rest } = row;
       await this.db.updateTable('unknown_faces').set(rest).where('id', '=', existing.id).execute();
       return;
     }
@@ -372,13 +377,8 @@ export class AttendanceRepository {
     return this.db.selectFrom('unknown_faces').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  findUnknownFaceByTrack(captureId: string, trackNo: number): Promise<UnknownFaceRow | undefined> {
-    return this.db
-      .selectFrom('unknown_faces')
-      .selectAll()
-      .where('capture_id', '=', captureId)
-      .where('track_no', '=', trackNo)
-      .executeTakeFirst();
+  findUnknownFaceByTrack(trackId: string): Promise<UnknownFaceRow | undefined> {
+    return this.db.selectFrom('unknown_faces').selectAll().where('track_id', '=', trackId).executeTakeFirst();
   }
 
   listUnknownFaces(sessionId: string, status: UnknownFaceStatus | undefined): Promise<UnknownFaceRow[]> {

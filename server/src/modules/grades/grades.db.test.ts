@@ -390,6 +390,8 @@ describeEachDialect('grade counters in Redis', (dialect) => {
     expect(acks.every((a) => a.accepted === 1)).toBe(true);
     await new Promise((r) => setTimeout(r, 20));
     expect(during.live.dirty).toBe(true);
+    // Dashboards still get exact figures meanwhile: read from SQL.
+    expect(await during.counters()).toEqual(await sqlCounters(h.db));
     dead.disconnect();
 
     // Redis is back (a healthy client): its counters lack the outage's records until reconcile.

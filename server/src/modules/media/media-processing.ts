@@ -10,7 +10,7 @@ import type { AnalysisService } from '../analysis/analysis.service.ts';
 import { OCR_MODEL } from '../analysis/ocr-model.ts';
 import type { ImageRow, MediaRepository } from './media.repository.ts';
 
-export const MEDIA_TASK = 'media.process';
+export const MEDIA_TASK = 'media-process';
 export const LABEL_MODEL = 'objects';
 export const FACE_MODEL = 'face-identification';
 /** Everyone who allows face recognition: the people an album can name. */

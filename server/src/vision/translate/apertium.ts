@@ -1,4 +1,8 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { AppError } from '../../platform/errors.ts';
 import { iso1, iso3, type LanguagePair, type TranslationProvider } from './provider.ts';
 
@@ -91,8 +95,17 @@ export class ApertiumProvider implements TranslationProvider {
 
   async translate(text: string, from: string, to: string): Promise<string> {
     const pair = `${iso3(from)}-${iso3(to)}`;
-    // -u: no '*' marks on unknown words; the text is for people, not for debugging the dictionary.
-    const out = await run(this.opts.bin, ['-u', pair], text, this.opts.timeoutMs, Buffer.byteLength(text) * 8 + 65_536);
+    // The apertium script opens /dev/stdin by name, which fails on the socket Node gives a child
+    // as stdin; the text goes through a private temporary file instead.
+    const file = path.join(os.tmpdir(), `aula-apertium-${randomBytes(8).toString('hex')}.txt`);
+    await fs.writeFile(file, text, { encoding: 'utf8', mode: 0o600 });
+    let out: string;
+    try {
+      // -u: no '*' marks on unknown words; the text is for people, not for debugging the dictionary.
+      out = await run(this.opts.bin, ['-u', pair, file], '', this.opts.timeoutMs, Buffer.byteLength(text) * 8 + 65_536);
+    } finally {
+      await fs.rm(file, { force: true });
+    }
     // apertium may add a trailing newline; keep the text's own ending.
     return text.endsWith('\n') ? out : out.replace(/\n$/, '');
   }

@@ -3,7 +3,8 @@ import type { Kysely } from 'kysely';
 /**
  * Attendance from the classroom camera. A capture (a photo, a video, one webcam or IP-camera
  * frame) is analysed into frames; each face seen in a frame is an observation; the faces of one
- * person across consecutive frames share a track. Attendance rows (one per session and student)
+ * person across consecutive frames share a track (within a video, or across the frames of one live
+ * webcam stream). Attendance rows (one per session and student)
  * are derived from the observations and from the teacher's edits. Raw captures and their frames
  * expire (retention); attendance rows, evidence crops and unknown-face crops stay.
  */
@@ -62,7 +63,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('session_id', 'varchar(26)', (c) => c.notNull())
     .addColumn('frame_index', 'integer', (c) => c.notNull())
     .addColumn('face_index', 'integer', (c) => c.notNull())
-    .addColumn('track_no', 'integer', (c) => c.notNull())
+    .addColumn('track_id', 'varchar(26)', (c) => c.notNull())
     .addColumn('at', 'bigint', (c) => c.notNull())
     .addColumn('box', 'varchar(100)', (c) => c.notNull())
     .addColumn('student_id', 'varchar(26)', (c) => c.references('users.id').onDelete('set null'))
@@ -81,18 +82,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('observations')
     .columns(['session_id', 'student_id', 'at'])
     .execute();
-  await db.schema
-    .createIndex('observations_capture_track_idx')
-    .on('observations')
-    .columns(['capture_id', 'track_no'])
-    .execute();
+  await db.schema.createIndex('observations_track_idx').on('observations').column('track_id').execute();
 
   await db.schema
     .createTable('unknown_faces')
     .addColumn('id', 'varchar(26)', (c) => c.primaryKey())
     .addColumn('session_id', 'varchar(26)', (c) => c.notNull().references('class_sessions.id').onDelete('cascade'))
     .addColumn('capture_id', 'varchar(26)', (c) => c.notNull())
-    .addColumn('track_no', 'integer', (c) => c.notNull())
+    .addColumn('track_id', 'varchar(26)', (c) => c.notNull().unique())
     .addColumn('first_seen_at', 'bigint', (c) => c.notNull())
     .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
     .addColumn('observations', 'integer', (c) => c.notNull())
@@ -106,7 +103,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('template_id', 'varchar(26)')
     .addColumn('resolved_by', 'varchar(26)', (c) => c.references('users.id').onDelete('set null'))
     .addColumn('resolved_at', 'bigint')
-    .addUniqueConstraint('unknown_faces_capture_track_uq', ['capture_id', 'track_no'])
     .execute();
   await db.schema
     .createIndex('unknown_faces_session_idx')

@@ -60,7 +60,8 @@ export interface ObservationsTable {
   session_id: string;
   frame_index: number;
   face_index: number;
-  track_no: number;
+  /** The same person across consecutive frames (of a video, or of one live stream). */
+  track_id: string;
   at: number;
   /** JSON [x, y, w, h] in frame pixels. */
   box: string;
@@ -79,8 +80,9 @@ export interface ObservationsTable {
 export interface UnknownFacesTable {
   id: string;
   session_id: string;
+  /** The capture the track started in. */
   capture_id: string;
-  track_no: number;
+  track_id: string;
   first_seen_at: number;
   last_seen_at: number;
   observations: number;
