@@ -248,7 +248,7 @@ export async function* sampleFrames(file: string, opts: SampleOptions): AsyncGen
   let index = 0;
   const start = opts.startIndex ?? 0;
   try {
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
       for (;;) {

@@ -125,6 +125,7 @@ describe('analysis lab', () => {
   it('refuses unknown models, parameters outside the schema and hostile archives, storing nothing', async () => {
     const me = await signedIn(t.app, t.ctx, 'student');
     const img = { filename: 'a.jpg', data: photo('scenes/coco-image1.jpg') };
+    const entry = { name: img.filename, data: img.data };
     const cases: [Record<string, string>, { filename: string; data: Buffer }[], number, string][] = [
       [{ model: 'no-such-model' }, [img], 404, 'unknown_model'],
       [{ model: 'objects', parameters: '{"minConfidence": 5}' }, [img], 400, 'invalid_parameters'],
@@ -133,9 +134,9 @@ describe('analysis lab', () => {
       [{ model: 'face-identification', parameters: '{"gallery": "everyone"}' }, [img], 400, 'unknown_gallery'],
       [{ parameters: '{}' }, [img], 400, 'validation_failed'],
       [{ model: 'objects' }, [], 400, 'file_required'],
-      [{ model: 'objects' }, [img, { filename: 'b.zip', data: buildZip([img]) }], 400, 'zip_must_be_alone'],
+      [{ model: 'objects' }, [img, { filename: 'b.zip', data: buildZip([entry]) }], 400, 'zip_must_be_alone'],
       [{ model: 'objects' }, [{ filename: 'bomb.zip', data: buildZip([{ name: 'zeros.jpg', data: Buffer.alloc(16 << 20) }]) }], 400, 'zip_bomb'],
-      [{ model: 'objects' }, [{ filename: 'up.zip', data: buildZip([img, { name: '../../etc/cron.d/x.jpg', data: img.data }].map((e) => ({ name: 'name' in e ? e.name : e.filename, data: e.data }))) }], 400, 'zip_unsafe_path'],
+      [{ model: 'objects' }, [{ filename: 'up.zip', data: buildZip([entry, { name: '../../etc/cron.d/x.jpg', data: img.data }]) }], 400, 'zip_unsafe_path'],
       [{ model: 'objects' }, [{ filename: 'abs.zip', data: buildZip([{ name: '/tmp/x.jpg', data: img.data }]) }], 400, 'zip_unsafe_path'],
       [{ model: 'objects' }, [{ filename: 'locked.zip', data: buildZip([{ name: 'x.jpg', data: img.data, encrypted: true }]) }], 400, 'zip_encrypted'],
       [{ model: 'objects' }, [{ filename: 'empty.zip', data: buildZip([]) }], 400, 'no_inputs'],

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Db } from '../../platform/db/database.ts';
+import { newId } from '../../platform/ids.ts';
+import { describeEachDialect, openTestDb } from '../../test/databases.ts';
+import { SYSTEM_ACTOR, type Actor } from '../identity/actor.ts';
+import { AnalysisRepository } from './analysis.repository.ts';
+import { PredictionLedger } from './ledger.ts';
+
+describeEachDialect('prediction ledger', (dialect) => {
+  let db: Db;
+  let cleanup: () => Promise<void>;
+  let repo: AnalysisRepository;
+  let ledger: PredictionLedger;
+  const alice: Actor = { ...SYSTEM_ACTOR, id: newId(), role: 'student', via: 'session', username: 'alice' };
+  const bob: Actor = { ...SYSTEM_ACTOR, id: newId(), role: 'student', via: 'session', username: 'bob' };
+
+  beforeAll(async () => {
+    ({ db, cleanup } = await openTestDb(dialect));
+    repo = new AnalysisRepository(db.kysely);
+    ledger = new PredictionLedger(repo);
+  });
+  afterAll(async () => {
+    await cleanup();
+  });
+
+  const base = {
+    jobId: null,
+    source: 'lab' as const,
+    modelVersion: '1.0.0',
+    weightsSha256: 'f'.repeat(64),
+    parameters: { minConfidence: 0.5 },
+    inputBlobId: null,
+  };
+
+  it('stores every field as given, including outputs larger than 64 KB', async () => {
+    const big = { faces: Array.from({ length: 60 }, (_, i) => ({ i, descriptor: Array.from({ length: 128 }, (_, k) => (i * k) / 1e3) })) };
+    expect(JSON.stringify(big).length).toBeGreaterThan(65_536);
+    const row = await ledger.record({ ...base, userId: alice.id, model: 'face-embedding', inputSha256: 'a'.repeat(64), output: big, durationMs: 12.34 });
+    const back = await ledger.get(alice, row.id);
+    expect(back).toMatchObject({ user_id: alice.id, model: 'face-embedding', model_version: '1.0.0', input_sha256: 'a'.repeat(64), source: 'lab' });
+    expect(JSON.parse(back.output)).toEqual(big);
+    expect(JSON.parse(back.parameters)).toEqual({ minConfidence: 0.5 });
+    expect(Number(back.duration_ms)).toBe(12.3);
+    await expect(ledger.get(bob, row.id)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('filters, pages and exports every matching row in order', async () => {
+    const t0 = Date.now();
+    const ids: string[] = [];
+    for (let i = 0; i < 1105; i++) {
+      const r = await repo.insertPrediction({
+        id: newId(t0 + i),
+        job_id: null,
+        user_id: i % 2 ? bob.id : alice.id,
+        source: 'api',
+        created_at: t0 + 1000 + Math.floor(i / 3),
+        model: i % 5 === 0 ? 'ocr' : 'objects',
+        model_version: '1',
+        weights_sha256: null,
+        parameters: '{}',
+        input_blob_id: null,
+        input_sha256: i === 7 ? 'b'.repeat(64) : 'c'.repeat(64),
+        output: JSON.stringify({ i }),
+        duration_ms: 1,
+      });
+      void r;
+      if (i % 2 === 1) ids.push(newId());
+    }
+    const bobs = await ledger.list(bob, { source: 'api', limit: 10, offset: 0 });
+    expect(bobs.total).toBe(552);
+    expect(bobs.items.every((p) => p.user_id === bob.id)).toBe(true);
+    expect(bobs.items.map((p) => Number(p.created_at))).toEqual([...bobs.items.map((p) => Number(p.created_at))].sort((a, b) => b - a));
+    expect((await ledger.list(bob, { inputSha256: 'b'.repeat(64), limit: 10, offset: 0 })).items).toHaveLength(1);
+    const window = await ledger.list(bob, { source: 'api', model: 'ocr', from: t0 + 1000 + 30, to: t0 + 1000 + 60, limit: 100, offset: 0 });
+    expect(window.items.every((p) => Number(p.created_at) >= t0 + 1030 && Number(p.created_at) < t0 + 1060 && p.model === 'ocr')).toBe(true);
+    expect(window.total).toBe(window.items.length);
+    expect(window.total).toBeGreaterThan(0);
+    await expect(ledger.list(bob, { userId: alice.id, limit: 1, offset: 0 })).rejects.toMatchObject({ status: 403 });
+
+    // More rows than one export batch: every row once, oldest first.
+    const admin: Actor = { ...SYSTEM_ACTOR };
+    let text = '';
+    for await (const chunk of ledger.exportJson(admin, { source: 'api' })) text += chunk;
+    const exported = JSON.parse(text) as { id: string; output: { i: number } }[];
+    expect(exported).toHaveLength(1105);
+    expect(exported.map((p) => p.output.i)).toEqual(Array.from({ length: 1105 }, (_, i) => i));
+    let lines = 0;
+    for await (const chunk of ledger.exportCsv(bob, { source: 'api' })) lines += chunk.split('\n').length - 1;
+    expect(lines).toBe(553);
+  });
+});
