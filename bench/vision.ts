@@ -398,7 +398,7 @@ async function main() {
     ],
     [
       'peak RSS: main process / each worker',
-      `${results.mainPeakRssMiB} MiB / ${(results.workerPeakRssMiB as number[]).join(', ')} MiB`,
+      `${results.mainPeakRssMiB as number} MiB / ${(results.workerPeakRssMiB as number[]).join(', ')} MiB`,
     ],
   ];
   console.log('| measure | value |\n| --- | --- |');

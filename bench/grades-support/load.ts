@@ -5,6 +5,10 @@ export interface LoadResult {
   /** Requests that completed with the expected status in the measured window. */
   completed: number;
   errors: number;
+  /** Paced runs: due requests never sent because too many were already waiting (the server fell behind). */
+  missed: number;
+  /** Paced runs: sent but not answered within the grace period after the schedule ended. */
+  unfinished: number;
   seconds: number;
   /** Completed requests per second. */
   rate: number;
@@ -29,12 +33,22 @@ export interface RequestSpec {
 const newHistogram = (): Histogram =>
   build({ lowestDiscernibleValue: 1, highestTrackableValue: 300_000_000, numberOfSignificantValueDigits: 3 });
 
-function summarize(h: Histogram, completed: number, errors: number, seconds: number, cpu0: NodeJS.CpuUsage): LoadResult {
+function summarize(
+  h: Histogram,
+  completed: number,
+  errors: number,
+  seconds: number,
+  cpu0: NodeJS.CpuUsage,
+  missed = 0,
+  unfinished = 0,
+): LoadResult {
   const cpu = process.cpuUsage(cpu0);
   const ms = (us: number) => Math.round(us / 10) / 100;
   return {
     completed,
     errors,
+    missed,
+    unfinished,
     seconds,
     rate: completed / seconds,
     p50Ms: ms(h.getValueAtPercentile(50)),
@@ -53,8 +67,9 @@ function summarize(h: Histogram, completed: number, errors: number, seconds: num
  */
 export async function paced(
   spec: RequestSpec,
-  opts: { rate: number; seconds: number; warmupSeconds: number; connections: number },
+  opts: { rate: number; seconds: number; warmupSeconds: number; connections: number; maxOutstanding?: number; graceSeconds?: number },
 ): Promise<LoadResult> {
+  const maxOutstanding = opts.maxOutstanding ?? 4096;
   const pool = new Pool(spec.origin, { connections: opts.connections, pipelining: 1, keepAliveTimeout: 60_000 });
   const h = newHistogram();
   const interval = 1000 / opts.rate;
@@ -64,6 +79,8 @@ export async function paced(
   let completed = 0;
   let errors = 0;
   let outstanding = 0;
+  let missed = 0;
+  let aborted = false;
   let lastDone = 0;
   let cpu0 = process.cpuUsage();
   const t0 = performance.now() + 20;
@@ -88,7 +105,7 @@ export async function paced(
           }
         },
         () => {
-          if (i >= measureFrom) errors++;
+          if (i >= measureFrom && !aborted) errors++;
         },
       )
       .finally(() => {
@@ -101,16 +118,26 @@ export async function paced(
     const now = performance.now();
     while (next < total && t0 + next * interval <= now) {
       if (next === measureFrom) cpu0 = process.cpuUsage();
-      send(next, t0 + next * interval);
+      // A client that queues without bound measures its own queue; past the cap, count the miss.
+      if (outstanding >= maxOutstanding) {
+        if (next >= measureFrom) missed++;
+        if (next === total - 1 && outstanding === 0) finish();
+      } else send(next, t0 + next * interval);
       next++;
     }
     if (next < total) setTimeout(pump, Math.max(0, Math.min(1, t0 + next * interval - performance.now())));
   };
   setTimeout(pump, 20);
-  await done;
-  await pool.close();
+  const scheduleEnd = (t0 + total * interval - performance.now()) / 1000;
+  const graceMs = (Math.max(0, scheduleEnd) + (opts.graceSeconds ?? 10)) * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+  clearTimeout(timer);
+  const unfinished = outstanding;
+  aborted = true;
+  await pool.destroy();
   const seconds = Math.max(opts.seconds, (lastDone - measureStart) / 1000);
-  return summarize(h, completed, errors, seconds, cpu0);
+  return summarize(h, completed, errors, seconds, cpu0, missed, unfinished);
 }
 
 /** Closed loop: `concurrency` clients each send the next request as soon as the last returns. */

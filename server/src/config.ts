@@ -119,7 +119,7 @@ export const envSchema = z.object({
   ATTENDANCE_SAMPLE_MIN_INTERVAL: duration.default(parseDuration('1s')),
   ATTENDANCE_SCENE_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.04),
   ATTENDANCE_VIDEO_MAX_DURATION: duration.default(parseDuration('6h')),
-  ATTENDANCE_LOW_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.62),
+  ATTENDANCE_LOW_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.57),
   ATTENDANCE_REPORT_THRESHOLD: z.coerce.number().min(0).max(100).default(80),
   ATTENDANCE_WEBCAM_INTERVAL: duration.default(parseDuration('5s')),
   ATTENDANCE_GAP: duration.default(parseDuration('10m')),
@@ -128,7 +128,10 @@ export const envSchema = z.object({
   APERTIUM_BIN: z.string().min(1).default('apertium'),
   LIBRETRANSLATE_URL: z.string().url().optional(),
   LIBRETRANSLATE_API_KEY: z.string().min(1).optional(),
-  TRANSLATE_AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1').optional(),
+  TRANSLATE_AWS_REGION: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1')
+    .optional(),
   AWS_REGION: z.string().min(1).optional(),
   TRANSLATE_MAX_CHARS: z.coerce.number().int().min(1).max(100_000).default(5000),
   TRANSLATE_TIMEOUT: duration.default(parseDuration('20s')),
@@ -277,10 +280,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   if (e.TRANSLATE_PROVIDER === 'libretranslate' && !e.LIBRETRANSLATE_URL) {
-    throw new ConfigError([{ variable: 'LIBRETRANSLATE_URL', reason: 'is required when TRANSLATE_PROVIDER=libretranslate' }]);
+    throw new ConfigError([
+      { variable: 'LIBRETRANSLATE_URL', reason: 'is required when TRANSLATE_PROVIDER=libretranslate' },
+    ]);
   }
   if (e.TRANSLATE_PROVIDER === 'aws' && !e.TRANSLATE_AWS_REGION && !e.AWS_REGION) {
-    throw new ConfigError([{ variable: 'TRANSLATE_AWS_REGION', reason: 'or AWS_REGION is required when TRANSLATE_PROVIDER=aws' }]);
+    throw new ConfigError([
+      { variable: 'TRANSLATE_AWS_REGION', reason: 'or AWS_REGION is required when TRANSLATE_PROVIDER=aws' },
+    ]);
   }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
@@ -375,7 +382,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** Whether `bin` names an executable file, directly or through the PATH (machine fact, not config). */
 function onPath(bin: string, pathVar: string | undefined): boolean {
-  const candidates = bin.includes('/') ? [bin] : (pathVar ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, bin));
+  const candidates = bin.includes('/')
+    ? [bin]
+    : (pathVar ?? '')
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((d) => path.join(d, bin));
   return candidates.some((f) => {
     try {
       fs.accessSync(f, fs.constants.X_OK);

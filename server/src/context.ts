@@ -15,8 +15,7 @@ import { IdentityService } from './modules/identity/identity.service.ts';
 import { LoadtestsRepository } from './modules/loadtests/loadtests.repository.ts';
 import { LoadtestsService } from './modules/loadtests/loadtests.service.ts';
 import type { AnalysisService } from './modules/analysis/analysis.service.ts';
-import type { BackgroundTasks } from './modules/analysis/background.ts';
-import { createMediaAndAnalysis } from './modules/media/media.setup.ts';
+import { createMediaAndAnalysis, type LabWorkers } from './modules/media/media.setup.ts';
 import type { MediaService } from './modules/media/media.service.ts';
 import { createBlobStore, type BlobStore } from './platform/blobs/index.ts';
 import { MemoryBus, RedisBus, type Bus } from './platform/bus/bus.ts';
@@ -64,8 +63,8 @@ export interface AppContext {
   analysis: AnalysisService;
   /** Albums and photos: labels, people, OCR and translation. */
   media: MediaService;
-  /** Album processing and lab jobs. */
-  background: BackgroundTasks;
+  /** Album processing and lab jobs: started by the processes that run jobs. */
+  background: LabWorkers;
   /** Background jobs: in process, or BullMQ on Redis when REDIS_URL is set. */
   queue: JobQueue;
   /** Attendance from the classroom camera: captures, analysis jobs, review, reports. */
@@ -134,11 +133,11 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const gradesForwarder = forwardTo ? new GradesGrpcForwarder(forwardTo) : undefined;
     if (gradesForwarder) closers.push(() => gradesForwarder.close());
     const gradebook = new GradebookService(new GradebookRepository(db.kysely), academics, identity, grades);
-    const lab = createMediaAndAnalysis({ config, logger, db, blobs, bus, vision, faces, academics, identity });
-    closers.push(() => lab.close());
 
     const queue = createQueue(config);
     closers.push(() => queue.close());
+    const lab = createMediaAndAnalysis({ config, logger, db, blobs, bus, queue, vision, faces, academics });
+    closers.push(() => lab.close());
     const attendance = new AttendanceService({
       repo: new AttendanceRepository(db.kysely, db.dialect),
       db,

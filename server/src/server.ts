@@ -35,7 +35,12 @@ export async function runServer(
   let realtime: Realtime | undefined;
   try {
     if (role !== 'ingest-grpc') startVision(ctx);
-    if (role === 'all') resumeBackgroundWork(ctx);
+    // Jobs run where a worker is: in every `all` process, in `aula worker` processes, and in an
+    // `api` process too when the queue is in process (nothing else could take its jobs).
+    if (role === 'all' || role === 'worker' || (role === 'api' && ctx.queue.kind === 'memory')) {
+      await startJobWorkers(ctx);
+      if (role === 'worker') print(`Aula worker running (queue: ${ctx.queue.kind})`);
+    }
     if (role === 'all' || role === 'api') {
       const boot = await ensureBootstrap(ctx);
       app = await buildApp(ctx);
@@ -82,15 +87,12 @@ export async function runServer(
   return { ctx, app, url, grpcPort: grpc?.port, realtime, stop };
 }
 
-/**
- * Album photos and lab jobs left unfinished by the previous run are picked up again. Only the
- * embedded process does this: it is the only one running them, so nothing is taken twice.
- */
-function resumeBackgroundWork(ctx: AppContext): void {
-  Promise.all([ctx.media.resume(), ctx.analysis.resume()]).then(
-    ([images, jobs]) => (images || jobs) && ctx.logger.info({ images, jobs }, 'resumed unfinished background work'),
-    (err: unknown) => ctx.logger.warn({ err }, 'could not resume background work'),
-  );
+/** Background jobs (attendance captures, the retention sweep, album photos, lab analyses), consumed here until stop. */
+async function startJobWorkers(ctx: AppContext): Promise<void> {
+  const workers = await ctx.attendance.startWorkers();
+  ctx.onClose(() => workers.close());
+  const lab = await ctx.background.start();
+  ctx.onClose(() => lab.close());
 }
 
 /** Vision models load in the background; /health/ready stays failing (naming them) until they do. */

@@ -48,6 +48,14 @@ function collectParam(v: string, acc: Record<string, unknown>): Record<string, u
   return { ...acc, [key]: value };
 }
 
+interface AnalyzeOptions {
+  model?: string;
+  param: Record<string, unknown>;
+  list?: boolean;
+  server?: string;
+  token?: string;
+}
+
 export function registerAnalyzeCommand(program: Command, config: () => Config): void {
   program
     .command('analyze')
@@ -58,7 +66,7 @@ export function registerAnalyzeCommand(program: Command, config: () => Config): 
     .option('--server <url>', 'run on this Aula server instead, writing every prediction to its ledger')
     .option('--token <token>', 'API token with the analysis:run scope (with --server)')
     .argument('[files...]', 'image files (with --server, also one zip of images)')
-    .action(async (files: string[], o: { model?: string; param: Record<string, unknown>; list?: boolean; server?: string; token?: string }) => {
+    .action(async (files: string[], o: AnalyzeOptions) => {
       if (o.server) {
         if (!o.token) throw new InvalidArgumentError('--token is required with --server');
         if (!o.model) throw new InvalidArgumentError('--model is required');

@@ -15,6 +15,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.ts';
 import { academicsRoutes } from '../modules/academics/academics.routes.ts';
+import { attendanceRoutes } from '../modules/attendance/attendance.routes.ts';
 import { analysisRoutes } from '../modules/analysis/analysis.routes.ts';
 import { facesRoutes } from '../modules/faces/faces.routes.ts';
 import { gradebookRoutes } from '../modules/gradebook/gradebook.routes.ts';
@@ -150,6 +151,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
     async (api) => {
       await api.register(identityRoutes, { ctx });
       await api.register(academicsRoutes, { ctx });
+      await api.register(attendanceRoutes, { ctx });
       await api.register(facesRoutes, { ctx });
       await api.register(loadtestsRoutes, { ctx });
       await api.register(gradesRoutes, { ctx });

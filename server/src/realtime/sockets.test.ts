@@ -10,8 +10,8 @@ describe('Socket.IO transport', () => {
   beforeAll(async () => {
     t = await createLiveTestApp();
     // A room family as a later module would register it: only admins, keys must be numeric.
-    t.ctx.rooms.registerRoomAuthorizer('job:', (actor, _room, key) => {
-      if (!/^\d+$/.test(key)) throw new AppError('invalid_room', 400, 'job rooms are job:<number>');
+    t.ctx.rooms.registerRoomAuthorizer('probe:', (actor, _room, key) => {
+      if (!/^\d+$/.test(key)) throw new AppError('invalid_room', 400, 'probe rooms are probe:<number>');
       return actor.role === 'admin';
     });
   });
@@ -45,9 +45,9 @@ describe('Socket.IO transport', () => {
     const a = await openSocket(t.url, { token: await buildToken(t.ctx, admin.user.id, ['grades:read']) });
     const b = await openSocket(t.url, { token: await buildToken(t.ctx, teacher.user.id, ['grades:read']) });
     try {
-      expect(await join(a, 'job:42')).toEqual({ ok: true });
-      expect(await join(b, 'job:42')).toMatchObject({ ok: false, error: 'forbidden' });
-      expect(await join(a, 'job:abc')).toMatchObject({ ok: false, error: 'invalid_room' });
+      expect(await join(a, 'probe:42')).toEqual({ ok: true });
+      expect(await join(b, 'probe:42')).toMatchObject({ ok: false, error: 'forbidden' });
+      expect(await join(a, 'probe:abc')).toMatchObject({ ok: false, error: 'invalid_room' });
       expect(await join(a, 'nobody-owns-this')).toMatchObject({ ok: false, error: 'unknown_room' });
       expect(await join(a, 'bad room name!')).toMatchObject({ ok: false, error: 'invalid_room' });
       expect(await join(a, 'x'.repeat(500))).toMatchObject({ ok: false, error: 'invalid_room' });
@@ -62,10 +62,10 @@ describe('Socket.IO transport', () => {
     const s = await loginAs(t.app, built);
     const socket = await openSocket(t.url, { cookie: s.headers.cookie });
     const gone = new Promise<string>((resolve) => socket.once('disconnect', resolve));
-    expect(await join(socket, 'job:1')).toEqual({ ok: true });
+    expect(await join(socket, 'probe:1')).toEqual({ ok: true });
     const out = await t.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: s.headers });
     expect(out.statusCode).toBe(204);
-    expect(await join(socket, 'job:2')).toMatchObject({ ok: false, error: 'unauthorized' });
+    expect(await join(socket, 'probe:2')).toMatchObject({ ok: false, error: 'unauthorized' });
     expect(await gone).toBe('io server disconnect');
   });
 
@@ -74,7 +74,7 @@ describe('Socket.IO transport', () => {
     const socket = await openSocket(t.url, { token: await buildToken(t.ctx, admin.user.id, ['admin']) });
     try {
       const acks = [];
-      for (let i = 0; i < 40; i++) acks.push(await join(socket, `job:${1000 + i}`));
+      for (let i = 0; i < 40; i++) acks.push(await join(socket, `probe:${1000 + i}`));
       expect(acks.slice(0, 25).every((a) => a.ok)).toBe(true);
       expect(acks.at(-1)).toMatchObject({ ok: false, error: 'too_many_joins' });
     } finally {
@@ -88,14 +88,14 @@ describe('Socket.IO transport', () => {
     const watcher = await openSocket(t.url, { token });
     const other = await openSocket(t.url, { token });
     try {
-      expect(await join(watcher, 'job:7')).toEqual({ ok: true });
-      expect(await join(other, 'job:8')).toEqual({ ok: true });
+      expect(await join(watcher, 'probe:7')).toEqual({ ok: true });
+      expect(await join(other, 'probe:8')).toEqual({ ok: true });
       const seen = record<{ n: number }>(watcher, 'progress');
       const otherSeen = record<{ n: number }>(other, 'progress');
       const last = nextEvent<{ n: number }>(watcher, 'progress', (p) => p.n === 200);
       // 200 updates spread over about one second.
       for (let n = 1; n <= 200; n++) {
-        t.ctx.bus.publish(REALTIME_CHANNEL, { room: 'job:7', event: 'progress', payload: { n } });
+        t.ctx.bus.publish(REALTIME_CHANNEL, { room: 'probe:7', event: 'progress', payload: { n } });
         if (n % 20 === 0) await new Promise((r) => setTimeout(r, 100));
       }
       await last;
@@ -117,11 +117,11 @@ describe('Socket.IO transport', () => {
     const admin = await buildUser(t.ctx, { role: 'admin' });
     const socket = await openSocket(t.url, { token: await buildToken(t.ctx, admin.user.id, ['admin']) });
     try {
-      expect(await join(socket, 'job:9')).toEqual({ ok: true });
+      expect(await join(socket, 'probe:9')).toEqual({ ok: true });
       const seen = record<{ n: number }>(socket, 'progress');
-      t.ctx.bus.publish(REALTIME_CHANNEL, { room: 'job 9', event: 'progress', payload: {} });
+      t.ctx.bus.publish(REALTIME_CHANNEL, { room: 'probe 9', event: 'progress', payload: {} });
       t.ctx.bus.publish(REALTIME_CHANNEL, 'not an object');
-      t.ctx.bus.publish(REALTIME_CHANNEL, { room: 'job:9', event: 'progress', payload: { n: 1 } });
+      t.ctx.bus.publish(REALTIME_CHANNEL, { room: 'probe:9', event: 'progress', payload: { n: 1 } });
       await nextEvent(socket, 'progress');
       expect(seen.map((s) => s.payload)).toEqual([{ n: 1 }]);
     } finally {

@@ -48,9 +48,10 @@ describe('vision engine (real models, one worker)', () => {
       expect(f.quality.size).toBeGreaterThan(30);
     }
     // Without tiling the detector alone misses faces of this crowd.
-    const untiled = await vision.engine.detectFaces(read('scenes/solvay1927.jpg'), {
-      tiling: 'off',
+    const untiled = await vision.pool.run('faces.detect', {
+      image: { key: 'solvay-untiled', bytes: read('scenes/solvay1927.jpg') },
       minConfidence: 0.5,
+      maxResults: 100,
     });
     expect(untiled.faces.length).toBeLessThan(29);
   });
@@ -145,7 +146,7 @@ describe('vision engine (real models, one worker)', () => {
 
   it('replaces a crashed worker and fails its task with a 503, not a hang', async () => {
     const [pid] = vision.pool.pids();
-    const pending = vision.engine.detectFaces(read('scenes/solvay1927.jpg'));
+    const pending = vision.engine.detectFaces(read('faces/probes/obama_and_biden.jpg'));
     while (vision.pool.status().busy === 0) await new Promise((r) => setTimeout(r, 10));
     process.kill(pid, 'SIGKILL');
     await expect(pending).rejects.toMatchObject({ code: 'vision_worker_crashed', status: 503 });

@@ -5,7 +5,10 @@ import sharp from 'sharp';
  */
 
 /** Dark text lines on a white page, as a PNG. */
-export async function renderTextImage(lines: string[], opts: { width?: number; fontSize?: number } = {}): Promise<Buffer> {
+export async function renderTextImage(
+  lines: string[],
+  opts: { width?: number; fontSize?: number } = {},
+): Promise<Buffer> {
   const fontSize = opts.fontSize ?? 40;
   const width = opts.width ?? 1000;
   const lineHeight = Math.round(fontSize * 1.6);

@@ -76,7 +76,10 @@ export class OcrEngine {
       await fs.mkdir(this.opts.langDir, { recursive: true });
       for (const lang of OCR_LANGUAGES) {
         const target = path.join(this.opts.langDir, `${lang}.traineddata.gz`);
-        const exists = await fs.stat(target).then((s) => s.size > 0, () => false);
+        const exists = await fs.stat(target).then(
+          (s) => s.size > 0,
+          () => false,
+        );
         if (exists) continue;
         const tmp = `${target}.${process.pid}.tmp`;
         await fs.copyFile(bundledDataFile(lang), tmp);
@@ -140,7 +143,11 @@ export class OcrEngine {
         .toBuffer();
       return { png, size: { width: info.width, height: info.height }, scale };
     } catch (err) {
-      throw new AppError('corrupt_image', 400, `The image could not be decoded: ${(err as Error).message.split('\n')[0]}`);
+      throw new AppError(
+        'corrupt_image',
+        400,
+        `The image could not be decoded: ${(err as Error).message.split('\n')[0]}`,
+      );
     }
   }
 
@@ -168,7 +175,10 @@ export class OcrEngine {
     };
     const prev = this.chains.get(lang) ?? Promise.resolve();
     const next = prev.then(run, run);
-    this.chains.set(lang, next.catch(() => {}));
+    this.chains.set(
+      lang,
+      next.catch(() => {}),
+    );
     const r = await next;
     const minConfidence = opts.minConfidence ?? 0;
     const lines: OcrLine[] = [];

@@ -93,7 +93,11 @@ export class VideoSniffer extends Transform {
 
 function videoError(stderr: string[], fallback: string): AppError {
   const text = stderr.join('\n');
-  if (/Invalid data found|moov atom not found|could not find codec|EBML header parsing failed|Unknown input format/i.test(text)) {
+  if (
+    /Invalid data found|moov atom not found|could not find codec|EBML header parsing failed|Unknown input format/i.test(
+      text,
+    )
+  ) {
     return new AppError('corrupt_video', 422, 'The video cannot be read: it is damaged or not a video');
   }
   if (/no video stream|does not contain any stream|Output file #0 does not contain/i.test(text)) {
@@ -318,7 +322,11 @@ export async function grabFrame(url: string, opts: { timeoutMs: number; maxSide?
   }).finally(() => clearTimeout(timer));
   const jpeg = Buffer.concat(out);
   if (code !== 0 || jpeg.length === 0) {
-    throw new AppError('camera_unreachable', 502, `No frame from the camera: ${err.slice(-2).join(' ') || 'timed out'}`);
+    throw new AppError(
+      'camera_unreachable',
+      502,
+      `No frame from the camera: ${err.slice(-2).join(' ') || 'timed out'}`,
+    );
   }
   return jpeg;
 }

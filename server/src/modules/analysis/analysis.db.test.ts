@@ -33,11 +33,29 @@ describeEachDialect('prediction ledger', (dialect) => {
   };
 
   it('stores every field as given, including outputs larger than 64 KB', async () => {
-    const big = { faces: Array.from({ length: 60 }, (_, i) => ({ i, descriptor: Array.from({ length: 128 }, (_, k) => (i * k) / 1e3) })) };
+    const big = {
+      faces: Array.from({ length: 60 }, (_, i) => ({
+        i,
+        descriptor: Array.from({ length: 128 }, (_, k) => Math.sin(i * 128 + k)),
+      })),
+    };
     expect(JSON.stringify(big).length).toBeGreaterThan(65_536);
-    const row = await ledger.record({ ...base, userId: alice.id, model: 'face-embedding', inputSha256: 'a'.repeat(64), output: big, durationMs: 12.34 });
+    const row = await ledger.record({
+      ...base,
+      userId: alice.id,
+      model: 'face-embedding',
+      inputSha256: 'a'.repeat(64),
+      output: big,
+      durationMs: 12.34,
+    });
     const back = await ledger.get(alice, row.id);
-    expect(back).toMatchObject({ user_id: alice.id, model: 'face-embedding', model_version: '1.0.0', input_sha256: 'a'.repeat(64), source: 'lab' });
+    expect(back).toMatchObject({
+      user_id: alice.id,
+      model: 'face-embedding',
+      model_version: '1.0.0',
+      input_sha256: 'a'.repeat(64),
+      source: 'lab',
+    });
     expect(JSON.parse(back.output)).toEqual(big);
     expect(JSON.parse(back.parameters)).toEqual({ minConfidence: 0.5 });
     expect(Number(back.duration_ms)).toBe(12.3);
@@ -46,9 +64,8 @@ describeEachDialect('prediction ledger', (dialect) => {
 
   it('filters, pages and exports every matching row in order', async () => {
     const t0 = Date.now();
-    const ids: string[] = [];
     for (let i = 0; i < 1105; i++) {
-      const r = await repo.insertPrediction({
+      await repo.insertPrediction({
         id: newId(t0 + i),
         job_id: null,
         user_id: i % 2 ? bob.id : alice.id,
@@ -63,16 +80,27 @@ describeEachDialect('prediction ledger', (dialect) => {
         output: JSON.stringify({ i }),
         duration_ms: 1,
       });
-      void r;
-      if (i % 2 === 1) ids.push(newId());
     }
     const bobs = await ledger.list(bob, { source: 'api', limit: 10, offset: 0 });
     expect(bobs.total).toBe(552);
     expect(bobs.items.every((p) => p.user_id === bob.id)).toBe(true);
-    expect(bobs.items.map((p) => Number(p.created_at))).toEqual([...bobs.items.map((p) => Number(p.created_at))].sort((a, b) => b - a));
+    expect(bobs.items.map((p) => Number(p.created_at))).toEqual(
+      [...bobs.items.map((p) => Number(p.created_at))].sort((a, b) => b - a),
+    );
     expect((await ledger.list(bob, { inputSha256: 'b'.repeat(64), limit: 10, offset: 0 })).items).toHaveLength(1);
-    const window = await ledger.list(bob, { source: 'api', model: 'ocr', from: t0 + 1000 + 30, to: t0 + 1000 + 60, limit: 100, offset: 0 });
-    expect(window.items.every((p) => Number(p.created_at) >= t0 + 1030 && Number(p.created_at) < t0 + 1060 && p.model === 'ocr')).toBe(true);
+    const window = await ledger.list(bob, {
+      source: 'api',
+      model: 'ocr',
+      from: t0 + 1000 + 30,
+      to: t0 + 1000 + 60,
+      limit: 100,
+      offset: 0,
+    });
+    expect(
+      window.items.every(
+        (p) => Number(p.created_at) >= t0 + 1030 && Number(p.created_at) < t0 + 1060 && p.model === 'ocr',
+      ),
+    ).toBe(true);
     expect(window.total).toBe(window.items.length);
     expect(window.total).toBeGreaterThan(0);
     await expect(ledger.list(bob, { userId: alice.id, limit: 1, offset: 0 })).rejects.toMatchObject({ status: 403 });

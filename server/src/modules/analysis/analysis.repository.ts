@@ -72,7 +72,10 @@ export class AnalysisRepository {
 
   async insertInputs(rows: Insertable<AnalysisInputsTable>[]): Promise<void> {
     for (let i = 0; i < rows.length; i += 100) {
-      await this.db.insertInto('analysis_inputs').values(rows.slice(i, i + 100)).execute();
+      await this.db
+        .insertInto('analysis_inputs')
+        .values(rows.slice(i, i + 100))
+        .execute();
     }
   }
 

@@ -69,19 +69,35 @@ export const analysisRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
       const actor = requireActor(req.actor);
       const { files, fields } = await readUploads(req, 100);
       const f = analysisFields.parse(fields);
-      const job = await analysis.createJob(actor, { model: f.model, parameters: f.parameters, files, source: f.source });
+      const job = await analysis.createJob(actor, {
+        model: f.model,
+        parameters: f.parameters,
+        files,
+        source: f.source,
+      });
       return reply.status(202).send(toJobOut(job));
     },
   );
 
-  app.get('/analyses', { schema: { tags, querystring: listJobsQuery, response: { 200: page(jobOut) } } }, async (req) => {
-    const { items, total } = await analysis.listJobs(requireActor(req.actor), req.query);
-    return { items: items.map(toJobOut), total, limit: req.query.limit, offset: req.query.offset };
-  });
+  app.get(
+    '/analyses',
+    { schema: { tags, querystring: listJobsQuery, response: { 200: page(jobOut) } } },
+    async (req) => {
+      const { items, total } = await analysis.listJobs(requireActor(req.actor), req.query);
+      return { items: items.map(toJobOut), total, limit: req.query.limit, offset: req.query.offset };
+    },
+  );
 
   app.get(
     '/analyses/:id',
-    { schema: { tags, params: jobParams, response: { 200: jobDetailOut }, description: 'A job with its inputs and predictions.' } },
+    {
+      schema: {
+        tags,
+        params: jobParams,
+        response: { 200: jobDetailOut },
+        description: 'A job with its inputs and predictions.',
+      },
+    },
     async (req) => {
       const { job, inputs, predictions } = await analysis.getJob(requireActor(req.actor), req.params.id);
       return { ...toJobOut(job), inputs: inputs.map(toInputOut), predictions: predictions.map(toPredictionOut) };
@@ -99,12 +115,20 @@ export const analysisRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
           'Runs the analysis again with the same model version, weights and parameters over the same images. 409 when the model has changed since.',
       },
     },
-    async (req, reply) => reply.status(202).send(toJobOut(await analysis.rerun(requireActor(req.actor), req.params.id))),
+    async (req, reply) =>
+      reply.status(202).send(toJobOut(await analysis.rerun(requireActor(req.actor), req.params.id))),
   );
 
   app.get('/analyses/:id/inputs/:inputId/image', { schema: { tags, params: inputParams } }, async (req, reply) => {
-    const { blobId, contentType } = await analysis.inputImage(requireActor(req.actor), req.params.id, req.params.inputId);
-    return reply.type(contentType).header('cache-control', 'private, max-age=3600').send(await ctx.blobs.get(blobId));
+    const { blobId, contentType } = await analysis.inputImage(
+      requireActor(req.actor),
+      req.params.id,
+      req.params.inputId,
+    );
+    return reply
+      .type(contentType)
+      .header('cache-control', 'private, max-age=3600')
+      .send(await ctx.blobs.get(blobId));
   });
 
   app.post(
@@ -142,7 +166,11 @@ export const analysisRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
     },
     async (req) => {
       const q = req.query;
-      const { items, total } = await analysis.ledger.list(requireActor(req.actor), { ...toFilter(q), limit: q.limit, offset: q.offset });
+      const { items, total } = await analysis.ledger.list(requireActor(req.actor), {
+        ...toFilter(q),
+        limit: q.limit,
+        offset: q.offset,
+      });
       return { items: items.map(toPredictionOut), total, limit: q.limit, offset: q.offset };
     },
   );
@@ -180,6 +208,9 @@ export const analysisRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
     const p = await analysis.ledger.get(requireActor(req.actor), req.params.id);
     const head = p.input_blob_id ? await ctx.blobs.head(p.input_blob_id) : null;
     if (!head || !p.input_blob_id) throw new AppError('not_found', 404, 'The input image is no longer stored');
-    return reply.type(head.contentType).header('cache-control', 'private, max-age=3600').send(await ctx.blobs.get(p.input_blob_id));
+    return reply
+      .type(head.contentType)
+      .header('cache-control', 'private, max-age=3600')
+      .send(await ctx.blobs.get(p.input_blob_id));
   });
 };

@@ -79,9 +79,18 @@ export interface ModelRunRequest {
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const isZip = (f: UploadedFile) =>
-  f.data.length >= 4 && f.data[0] === 0x50 && f.data[1] === 0x4b && (f.data[2] === 3 || f.data[2] === 5) && (f.data[3] === 4 || f.data[3] === 6);
+  f.data.length >= 4 &&
+  f.data[0] === 0x50 &&
+  f.data[1] === 0x4b &&
+  (f.data[2] === 3 || f.data[2] === 5) &&
+  (f.data[3] === 4 || f.data[3] === 6);
 
-const safeName = (name: string) => (name.replace(/[\u0000-\u001f]/g, '').slice(-255) || 'file');
+/** Control characters are dropped so a file name never breaks a log line or a CSV export. */
+const safeName = (name: string) =>
+  [...name]
+    .filter((c) => c.charCodeAt(0) >= 32)
+    .join('')
+    .slice(-255) || 'file';
 
 interface Deps {
   repo: AnalysisRepository;
@@ -105,7 +114,11 @@ export class AnalysisService {
   private readonly weightHashers = new Map<string, () => Promise<string | null>>();
 
   constructor(private readonly d: Deps) {
-    d.tasks.register(ANALYSIS_TASK, (id) => this.processJob(id));
+    d.tasks.register(
+      ANALYSIS_TASK,
+      (id) => this.processJob(id),
+      (id) => this.failJob(id),
+    );
   }
 
   get ledger(): PredictionLedger {
@@ -123,7 +136,9 @@ export class AnalysisService {
   async modelSpec(name: string): Promise<ModelSpec> {
     const def = this.d.vision.registry.get(name);
     const hasher = this.weightHashers.get(def.name);
-    const weightsSha256 = hasher ? await hasher().catch(() => null) : await this.d.vision.registry.weightsSha256(def.name);
+    const weightsSha256 = hasher
+      ? await hasher().catch(() => null)
+      : await this.d.vision.registry.weightsSha256(def.name);
     return { name: def.name, version: def.version, weightsSha256 };
   }
 
@@ -138,9 +153,14 @@ export class AnalysisService {
     if (gallery === 'login') return;
     const m = /^offering:([0-9a-hjkmnp-tv-z]{26})$/.exec(gallery);
     if (!m) {
-      throw new AppError('unknown_gallery', 400, `No gallery named ${gallery}; use "login" (everyone who allows face recognition) or "offering:<id>"`, {
-        gallery,
-      });
+      throw new AppError(
+        'unknown_gallery',
+        400,
+        `No gallery named ${gallery}; use "login" (everyone who allows face recognition) or "offering:<id>"`,
+        {
+          gallery,
+        },
+      );
     }
     await this.d.academics.assertCanManageOffering(actor, m[1]);
   }
@@ -155,7 +175,10 @@ export class AnalysisService {
     }
     const offeringId = gallery.slice('offering:'.length);
     const students = await this.d.academics.listEnrolledStudents(offeringId);
-    await this.d.faces.galleries.forUsers(gallery, students.map((s) => s.student_id));
+    await this.d.faces.galleries.forUsers(
+      gallery,
+      students.map((s) => s.student_id),
+    );
   }
 
   /** Runs a model on one image and writes the prediction to the ledger. */
@@ -246,9 +269,23 @@ export class AnalysisService {
     const inputs = [];
     try {
       for (const [position, m] of members.entries()) {
-        const base = { id: newId(t), job_id: jobId, position, filename: safeName(m.name), size: m.size, prediction_id: null };
+        const base = {
+          id: newId(t),
+          job_id: jobId,
+          position,
+          filename: safeName(m.name),
+          size: m.size,
+          prediction_id: null,
+        };
         if (!m.data) {
-          inputs.push({ ...base, blob_id: null, sha256: null, status: 'failed' as const, error_code: m.error!.code, error: m.error!.message });
+          inputs.push({
+            ...base,
+            blob_id: null,
+            sha256: null,
+            status: 'failed' as const,
+            error_code: m.error!.code,
+            error: m.error!.message,
+          });
           continue;
         }
         try {
@@ -256,10 +293,24 @@ export class AnalysisService {
           const info = await probeImage(m.data, this.d.config.imageMaxPixels);
           const blob = await this.d.blobs.put(m.data, { contentType: `image/${info.format}` });
           stored.push(blob.id);
-          inputs.push({ ...base, blob_id: blob.id, sha256: blob.sha256, status: 'pending' as const, error_code: null, error: null });
+          inputs.push({
+            ...base,
+            blob_id: blob.id,
+            sha256: blob.sha256,
+            status: 'pending' as const,
+            error_code: null,
+            error: null,
+          });
         } catch (err) {
           if (!(err instanceof AppError) || err.status >= 500) throw err;
-          inputs.push({ ...base, blob_id: null, sha256: sha256(m.data), status: 'failed' as const, error_code: err.code, error: err.message });
+          inputs.push({
+            ...base,
+            blob_id: null,
+            sha256: sha256(m.data),
+            status: 'failed' as const,
+            error_code: err.code,
+            error: err.message,
+          });
         }
       }
       const refused = inputs.filter((i) => i.status === 'failed').length;
@@ -286,7 +337,7 @@ export class AnalysisService {
       for (const id of stored) await this.d.blobs.delete(id).catch(() => {});
       throw err;
     }
-    this.d.tasks.enqueue(ANALYSIS_TASK, jobId);
+    await this.d.tasks.enqueue(ANALYSIS_TASK, jobId);
     return (await this.d.repo.findJob(jobId))!;
   }
 
@@ -296,15 +347,24 @@ export class AnalysisService {
     const old = await this.getJobRow(actor, id);
     const model = await this.modelSpec(old.model);
     if (model.version !== old.model_version) {
-      throw new AppError('model_version_changed', 409, `${old.model} is now version ${model.version}; this analysis used ${old.model_version} and cannot be repeated exactly`);
+      throw new AppError(
+        'model_version_changed',
+        409,
+        `${old.model} is now version ${model.version}; this analysis used ${old.model_version} and cannot be repeated exactly`,
+      );
     }
     if (old.weights_sha256 && model.weightsSha256 && old.weights_sha256 !== model.weightsSha256) {
-      throw new AppError('model_weights_changed', 409, `The weights of ${old.model} changed since this analysis; it cannot be repeated exactly`);
+      throw new AppError(
+        'model_weights_changed',
+        409,
+        `The weights of ${old.model} changed since this analysis; it cannot be repeated exactly`,
+      );
     }
     const parameters = JSON.parse(old.parameters) as Record<string, unknown>;
     await this.authorizeGallery(actor, model.name, parameters);
     const usable = (await this.d.repo.listInputs(id)).filter((i) => i.blob_id !== null);
-    if (usable.length === 0) throw new AppError('no_inputs', 409, 'This analysis has no stored images to analyse again');
+    if (usable.length === 0)
+      throw new AppError('no_inputs', 409, 'This analysis has no stored images to analyse again');
     const t = Date.now();
     const jobId = newId(t);
     await this.d.repo.insertJob({
@@ -340,7 +400,7 @@ export class AnalysisService {
         prediction_id: null,
       })),
     );
-    this.d.tasks.enqueue(ANALYSIS_TASK, jobId);
+    await this.d.tasks.enqueue(ANALYSIS_TASK, jobId);
     return (await this.d.repo.findJob(jobId))!;
   }
 
@@ -367,11 +427,18 @@ export class AnalysisService {
     try {
       model = await this.modelSpec(job.model);
       if (model.version !== job.model_version) {
-        throw new AppError('model_version_changed', 409, `${job.model} changed to version ${model.version} before the job ran`);
+        throw new AppError(
+          'model_version_changed',
+          409,
+          `${job.model} changed to version ${model.version} before the job ran`,
+        );
       }
       await this.prepareGallery(model.name, parameters);
     } catch (err) {
-      await finish({ status: 'failed', error: err instanceof AppError ? err.message : 'The model could not be prepared' });
+      await finish({
+        status: 'failed',
+        error: err instanceof AppError ? err.message : 'The model could not be prepared',
+      });
       if (!(err instanceof AppError)) this.d.logger?.error({ err, jobId: id }, 'analysis job failed to start');
       return;
     }
@@ -399,7 +466,8 @@ export class AnalysisService {
         // One bad image fails alone; the rest of the batch goes on.
         failed++;
         const known = err instanceof AppError;
-        if (!known || err.status >= 500) this.d.logger?.warn({ err, jobId: id, inputId: input.id }, 'analysis of one input failed');
+        if (!known || err.status >= 500)
+          this.d.logger?.warn({ err, jobId: id, inputId: input.id }, 'analysis of one input failed');
         await repo.updateInput(input.id, {
           status: 'failed',
           error_code: known ? err.code : 'analysis_failed',
@@ -411,14 +479,30 @@ export class AnalysisService {
       this.publish((await repo.findJob(id))!);
     }
     const allFailed = inputs.length > 0 && failed === inputs.length;
-    await finish(allFailed ? { status: 'failed', error: 'No image could be analysed; see the per-file errors' } : { status: 'done' });
+    await finish(
+      allFailed
+        ? { status: 'failed', error: 'No image could be analysed; see the per-file errors' }
+        : { status: 'done' },
+    );
   }
 
-  /** Jobs left queued or running by a stopped process are picked up again. */
+  /** Jobs left queued or running by a stopped process are queued again. */
   async resume(): Promise<number> {
     const unfinished = await this.d.repo.listUnfinishedJobIds();
-    for (const j of unfinished) this.d.tasks.enqueue(ANALYSIS_TASK, j.id);
+    for (const j of unfinished) await this.d.tasks.enqueue(ANALYSIS_TASK, j.id);
     return unfinished.length;
+  }
+
+  /** A job whose task failed for good (the queue gave up on it) is marked failed, not left running. */
+  private async failJob(id: string): Promise<void> {
+    const job = await this.d.repo.findJob(id);
+    if (!job || job.status === 'done' || job.status === 'failed') return;
+    await this.d.repo.updateJob(id, {
+      status: 'failed',
+      error: 'The analysis could not be completed',
+      finished_at: Date.now(),
+    });
+    this.publish((await this.d.repo.findJob(id))!);
   }
 
   private async getJobRow(actor: Actor, id: string): Promise<JobRow> {

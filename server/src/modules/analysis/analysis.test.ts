@@ -6,6 +6,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngBomb } from '../../platform/image-fixtures.ts';
 import { REALTIME_CHANNEL } from '../../realtime/sockets.ts';
+import type { QueueWorker } from '../../platform/queue/index.ts';
 import { createTestApp, type TestApp } from '../../test/app.ts';
 import { buildToken, type Session, signedIn } from '../../test/factories.ts';
 import { renderTextImage } from '../../vision/ocr-fixtures.ts';
@@ -20,12 +21,15 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 type Json = Record<string, any>;
 
 let t: TestApp;
+let workers: QueueWorker | undefined;
 
 beforeAll(async () => {
   t = await createTestApp({ env: { WORKERS: '1' } });
   await t.ctx.vision.start();
+  workers = await t.ctx.background.start();
 });
 afterAll(async () => {
+  await workers?.close();
   await t?.close();
 });
 
@@ -36,16 +40,24 @@ function analyse(
   files: { filename: string; data: Buffer }[],
   fields: Record<string, string>,
 ) {
-  const m = multipartBody(files.map((f) => ({ field: 'files', ...f })), fields);
+  const m = multipartBody(
+    files.map((f) => ({ field: 'files', ...f })),
+    fields,
+  );
   const headers = 'headers' in auth ? (auth as Session).headers : auth;
-  return t.app.inject({ method: 'POST', url: '/api/v1/analyses', headers: { ...headers, ...m.headers }, payload: m.payload });
+  return t.app.inject({
+    method: 'POST',
+    url: '/api/v1/analyses',
+    headers: { ...headers, ...m.headers },
+    payload: m.payload,
+  });
 }
 
 async function finished(s: Session, id: string): Promise<Json> {
   await t.ctx.background.idle();
   const res = await get(s, `/analyses/${id}`);
   expect(res.statusCode, res.body).toBe(200);
-  return res.json() as Json;
+  return res.json<Json>();
 }
 
 describe('analysis lab', () => {
@@ -88,7 +100,7 @@ describe('analysis lab', () => {
         ['batch/coco.jpg', 'done', null],
       ]);
       expect(job.predictions).toHaveLength(2);
-      const models = (await get(me, '/models')).json() as Json[];
+      const models = (await get(me, '/models')).json<Json[]>();
       const objects = models.find((m) => m.name === 'objects')!;
       const first = job.predictions.find((p: Json) => p.id === job.inputs[0].predictionId);
       expect(first).toMatchObject({
@@ -110,9 +122,13 @@ describe('analysis lab', () => {
       expect(img.rawPayload.equals(computer)).toBe(true);
       expect((await get(me, `/analyses/${job.id}/inputs/${job.inputs[1].id}/image`)).statusCode).toBe(404);
 
-      const progress = events.filter((e) => e.room === `job:${job.id}` && e.event === 'analysis.progress').map((e) => e.payload);
+      const progress = events
+        .filter((e) => e.room === `job:${job.id}` && e.event === 'analysis.progress')
+        .map((e) => e.payload);
       expect(progress.length).toBeGreaterThanOrEqual(3);
-      expect(progress.map((p: Json) => p.processed)).toEqual([...progress.map((p: Json) => p.processed)].sort((a, b) => a - b));
+      expect(progress.map((p: Json) => p.processed)).toEqual(
+        [...progress.map((p: Json) => p.processed)].sort((a, b) => a - b),
+      );
       expect(progress.at(-1)).toMatchObject({ status: 'done', processed: 5 });
 
       const list = (await get(me, '/analyses')).json();
@@ -135,10 +151,30 @@ describe('analysis lab', () => {
       [{ parameters: '{}' }, [img], 400, 'validation_failed'],
       [{ model: 'objects' }, [], 400, 'file_required'],
       [{ model: 'objects' }, [img, { filename: 'b.zip', data: buildZip([entry]) }], 400, 'zip_must_be_alone'],
-      [{ model: 'objects' }, [{ filename: 'bomb.zip', data: buildZip([{ name: 'zeros.jpg', data: Buffer.alloc(16 << 20) }]) }], 400, 'zip_bomb'],
-      [{ model: 'objects' }, [{ filename: 'up.zip', data: buildZip([entry, { name: '../../etc/cron.d/x.jpg', data: img.data }]) }], 400, 'zip_unsafe_path'],
-      [{ model: 'objects' }, [{ filename: 'abs.zip', data: buildZip([{ name: '/tmp/x.jpg', data: img.data }]) }], 400, 'zip_unsafe_path'],
-      [{ model: 'objects' }, [{ filename: 'locked.zip', data: buildZip([{ name: 'x.jpg', data: img.data, encrypted: true }]) }], 400, 'zip_encrypted'],
+      [
+        { model: 'objects' },
+        [{ filename: 'bomb.zip', data: buildZip([{ name: 'zeros.jpg', data: Buffer.alloc(16 << 20) }]) }],
+        400,
+        'zip_bomb',
+      ],
+      [
+        { model: 'objects' },
+        [{ filename: 'up.zip', data: buildZip([entry, { name: '../../etc/cron.d/x.jpg', data: img.data }]) }],
+        400,
+        'zip_unsafe_path',
+      ],
+      [
+        { model: 'objects' },
+        [{ filename: 'abs.zip', data: buildZip([{ name: '/tmp/x.jpg', data: img.data }]) }],
+        400,
+        'zip_unsafe_path',
+      ],
+      [
+        { model: 'objects' },
+        [{ filename: 'locked.zip', data: buildZip([{ name: 'x.jpg', data: img.data, encrypted: true }]) }],
+        400,
+        'zip_encrypted',
+      ],
       [{ model: 'objects' }, [{ filename: 'empty.zip', data: buildZip([]) }], 400, 'no_inputs'],
     ];
     for (const [fields, files, status, code] of cases) {
@@ -158,12 +194,19 @@ describe('analysis lab', () => {
       { filename: 'kit_with_rose.jpg', data: photo('faces/probes/kit_with_rose.jpg') },
       { filename: 'page.png', data: await renderTextImage(['Rerun me.']) },
     ];
-    const res = await analyse(me, files, { model: 'face-detection', parameters: '{"minConfidence": 0.4, "tiling": "off"}' });
+    const res = await analyse(me, files, {
+      model: 'face-detection',
+      parameters: '{"minConfidence": 0.4, "tiling": "off"}',
+    });
     expect(res.statusCode, res.body).toBe(202);
     const first = await finished(me, res.json().id);
     expect(first.status).toBe('done');
 
-    const again = await t.app.inject({ method: 'POST', url: `/api/v1/analyses/${first.id}/rerun`, headers: me.headers });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/analyses/${first.id}/rerun`,
+      headers: me.headers,
+    });
     expect(again.statusCode, again.body).toBe(202);
     const second = await finished(me, again.json().id);
     expect(second).toMatchObject({
@@ -189,12 +232,19 @@ describe('analysis lab', () => {
     const ocrJob = await finished(me, ocr.json().id);
     expect(ocrJob.predictions[0].output.text).toBe('Rerun me.');
     expect(ocrJob.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
-    const ocr2 = await t.app.inject({ method: 'POST', url: `/api/v1/analyses/${ocrJob.id}/rerun`, headers: me.headers });
+    const ocr2 = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/analyses/${ocrJob.id}/rerun`,
+      headers: me.headers,
+    });
     const ocrJob2 = await finished(me, ocr2.json().id);
     expect(ocrJob2.predictions[0].output).toEqual(ocrJob.predictions[0].output);
 
     const stranger = await signedIn(t.app, t.ctx, 'student');
-    expect((await t.app.inject({ method: 'POST', url: `/api/v1/analyses/${first.id}/rerun`, headers: stranger.headers })).statusCode).toBe(404);
+    expect(
+      (await t.app.inject({ method: 'POST', url: `/api/v1/analyses/${first.id}/rerun`, headers: stranger.headers }))
+        .statusCode,
+    ).toBe(404);
     expect((await get(stranger, `/analyses/${first.id}`)).statusCode).toBe(404);
   });
 });
@@ -206,9 +256,14 @@ describe('prediction ledger', () => {
     const admin = await signedIn(t.app, t.ctx, 'admin');
     const predict = async (s: Session, model: string, file: Buffer, parameters = '{}') => {
       const m = multipartBody([{ filename: 'in.png', data: file }], { parameters });
-      const res = await t.app.inject({ method: 'POST', url: `/api/v1/models/${model}/predictions`, headers: { ...s.headers, ...m.headers }, payload: m.payload });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/models/${model}/predictions`,
+        headers: { ...s.headers, ...m.headers },
+        payload: m.payload,
+      });
       expect(res.statusCode, res.body).toBe(201);
-      return res.json() as Json;
+      return res.json<Json>();
     };
     const page = await renderTextImage(['Ledger entry one.']);
     const coco = photo('scenes/coco-image2.jpg');
@@ -216,16 +271,29 @@ describe('prediction ledger', () => {
     const p1 = await predict(alice, 'ocr', page, '{"lang": "eng"}');
     const p2 = await predict(alice, 'objects', coco);
     const p3 = await predict(bob, 'objects', coco);
-    expect(p1).toMatchObject({ model: 'ocr', jobId: null, source: 'lab', inputSha256: sha(page), parameters: { lang: 'eng', minConfidence: 0 } });
+    expect(p1).toMatchObject({
+      model: 'ocr',
+      jobId: null,
+      source: 'lab',
+      inputSha256: sha(page),
+      parameters: { lang: 'eng', minConfidence: 0 },
+    });
     expect(p1.output.text).toBe('Ledger entry one.');
 
     const mine = (await get(alice, '/predictions')).json();
     expect(mine.items.map((p: Json) => p.id)).toEqual([p2.id, p1.id]);
     expect((await get(alice, '/predictions?model=ocr')).json().items.map((p: Json) => p.id)).toEqual([p1.id]);
-    expect((await get(alice, `/predictions?input_sha256=${sha(coco)}`)).json().items.map((p: Json) => p.id)).toEqual([p2.id]);
+    expect((await get(alice, `/predictions?input_sha256=${sha(coco)}`)).json().items.map((p: Json) => p.id)).toEqual([
+      p2.id,
+    ]);
     expect((await get(alice, `/predictions?to=${before}`)).json().total).toBe(0);
     expect((await get(alice, `/predictions?from=${new Date(before).toISOString()}`)).json().total).toBe(2);
-    expect((await get(alice, '/predictions?limit=1&offset=1')).json()).toMatchObject({ total: 2, limit: 1, offset: 1, items: [{ id: p1.id }] });
+    expect((await get(alice, '/predictions?limit=1&offset=1')).json()).toMatchObject({
+      total: 2,
+      limit: 1,
+      offset: 1,
+      items: [{ id: p1.id }],
+    });
     expect((await get(alice, `/predictions?user=${bob.user.id}`)).statusCode).toBe(403);
     expect((await get(alice, `/predictions/${p3.id}`)).statusCode).toBe(404);
     expect((await get(alice, `/predictions/${p1.id}`)).json()).toEqual(p1);
@@ -242,7 +310,7 @@ describe('prediction ledger', () => {
     expect(csv.statusCode).toBe(200);
     expect(csv.headers['content-type']).toContain('text/csv');
     expect(csv.headers['content-disposition']).toMatch(/attachment; filename="predictions-.*\.csv"/);
-    const rows = parse(csv.body, { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>(csv.body, { columns: true });
     expect(rows.map((r) => r.id)).toEqual([p1.id, p2.id]);
     expect(rows[0]).toMatchObject({ model: 'ocr', user_id: alice.user.id, input_sha256: sha(page), job_id: '' });
     expect(JSON.parse(rows[0].output)).toEqual(p1.output);
@@ -273,7 +341,22 @@ describe('prediction ledger', () => {
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
       const p = spawn(
         process.execPath,
-        ['--import', 'tsx', 'server/src/main.ts', 'analyze', '--server', `http://127.0.0.1:${port}`, '--token', token, '--model', 'objects', '--param', 'maxResults=5', path.join(DATA, 'scenes/with_computer.jpg'), path.join(ROOT, 'package.json')],
+        [
+          '--import',
+          'tsx',
+          'server/src/main.ts',
+          'analyze',
+          '--server',
+          `http://127.0.0.1:${port}`,
+          '--token',
+          token,
+          '--model',
+          'objects',
+          '--param',
+          'maxResults=5',
+          path.join(DATA, 'scenes/with_computer.jpg'),
+          path.join(ROOT, 'package.json'),
+        ],
         { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'silent' } },
       );
       let stdout = '';
@@ -284,9 +367,17 @@ describe('prediction ledger', () => {
       p.on('close', (code) => resolve({ code, stdout, stderr }));
     });
     expect(run.code, run.stderr).toBe(1);
-    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Json);
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Json);
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ model: 'objects', file: 'with_computer.jpg', params: { maxResults: 5 }, inputSha256: sha(photo('scenes/with_computer.jpg')) });
+    expect(lines[0]).toMatchObject({
+      model: 'objects',
+      file: 'with_computer.jpg',
+      params: { maxResults: 5 },
+      inputSha256: sha(photo('scenes/with_computer.jpg')),
+    });
     expect(lines[1]).toMatchObject({ file: 'package.json', error: { code: 'unsupported_media_type' } });
     const row = (await get(owner, `/predictions/${lines[0].predictionId}`)).json();
     expect(row).toMatchObject({ source: 'cli', jobId: lines[0].jobId, userId: owner.user.id });

@@ -1,77 +1,64 @@
 import type { Logger } from '../../platform/logger.ts';
+import type { JobQueue, QueueWorker } from '../../platform/queue/index.ts';
 
 export type TaskHandler = (id: string) => Promise<void>;
+/** Called once when a task has failed for good (retries used up), to record that in SQL. */
+export type TaskFailure = (id: string, error: Error) => Promise<void>;
 
 /**
- * Background work of the media and analysis modules: album processing and lab jobs. Work is
- * named by kind and the id of a SQL row that holds its whole state, so whatever runs it (this
- * in-process runner, or a shared queue) only carries ids and a lost task can be found again from
- * SQL (`resume` in each service).
+ * Background work of the media and analysis modules (album processing, lab jobs) on the product's
+ * job queue: in process for the embedded install, BullMQ with Redis, where `aula worker`
+ * processes take it. A task carries only the id of the SQL row that holds its whole state, so a
+ * lost task is found again from SQL (`resume` in each service) and a repeated one is harmless.
  */
-export interface BackgroundTasks {
-  register(kind: string, handler: TaskHandler): void;
-  enqueue(kind: string, id: string): void;
-  /** Resolves once nothing is queued or running. */
-  idle(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** Runs tasks in this process, a few at a time, in arrival order; a task enqueued twice runs once. */
-export class InProcessTasks implements BackgroundTasks {
-  private readonly handlers = new Map<string, TaskHandler>();
-  private readonly queue: { kind: string; id: string }[] = [];
-  private readonly pending = new Set<string>();
-  private running = 0;
-  private closed = false;
-  private idleWaiters: (() => void)[] = [];
+export class BackgroundTasks {
+  private readonly handlers = new Map<string, { run: TaskHandler; failed?: TaskFailure }>();
 
   constructor(
-    private readonly concurrency = 1,
+    private readonly queue: JobQueue,
     private readonly logger?: Logger,
   ) {}
 
-  register(kind: string, handler: TaskHandler): void {
+  register(kind: string, run: TaskHandler, failed?: TaskFailure): void {
     if (this.handlers.has(kind)) throw new Error(`a handler for ${kind} is already registered`);
-    this.handlers.set(kind, handler);
+    this.handlers.set(kind, { run, failed });
   }
 
-  enqueue(kind: string, id: string): void {
-    if (this.closed) return;
+  /**
+   * Queues the row for its handler. `revision` tells runs of the same row apart (a photo analysed
+   * again); the same row and revision is queued once, so resuming after a restart never doubles
+   * work that is still queued. When the queue cannot be reached the row stays unfinished in SQL
+   * and is queued again on the next start.
+   */
+  async enqueue(kind: string, id: string, revision?: number): Promise<void> {
     if (!this.handlers.has(kind)) throw new Error(`no handler for ${kind}`);
-    const key = `${kind}:${id}`;
-    if (this.pending.has(key)) return;
-    this.pending.add(key);
-    this.queue.push({ kind, id });
-    this.pump();
-  }
-
-  private pump(): void {
-    while (this.running < this.concurrency && this.queue.length > 0 && !this.closed) {
-      const task = this.queue.shift()!;
-      this.running++;
-      const handler = this.handlers.get(task.kind)!;
-      void handler(task.id)
-        .catch((err: unknown) => this.logger?.error({ err, kind: task.kind, id: task.id }, 'background task failed'))
-        .finally(() => {
-          this.pending.delete(`${task.kind}:${task.id}`);
-          this.running--;
-          this.pump();
-          if (this.running === 0 && this.queue.length === 0) {
-            for (const w of this.idleWaiters.splice(0)) w();
-          }
-        });
+    try {
+      await this.queue.add(kind, { id }, { jobId: revision === undefined ? id : `${id}-${revision}` });
+    } catch (err) {
+      this.logger?.error({ err, kind, id }, 'could not queue background work; it will be queued again on restart');
     }
   }
 
-  idle(): Promise<void> {
-    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /** Consumes every registered kind in this process. */
+  start(): QueueWorker {
+    const workers = [...this.handlers].map(([kind, h]) =>
+      this.queue.work<{ id: string }>(kind, (job) => h.run(job.data.id), {
+        concurrency: 1,
+        onFailed: async (job, err) => {
+          this.logger?.error({ err, kind, id: (job.data as { id: string }).id }, 'background task failed');
+          await h.failed?.((job.data as { id: string }).id, err);
+        },
+      }),
+    );
+    return { close: async () => void (await Promise.all(workers.map((w) => w.close()))) };
   }
 
-  /** Stops taking work and waits for the running tasks; queued ones stay in SQL for the next start. */
-  async close(): Promise<void> {
-    this.closed = true;
-    this.queue.length = 0;
-    if (this.running > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  /** Resolves once nothing of these kinds is waiting or running (tests, tooling). */
+  async idle(pollMs = 50): Promise<void> {
+    for (;;) {
+      const pending = await Promise.all([...this.handlers.keys()].map((k) => this.queue.pending(k)));
+      if (pending.every((n) => n === 0)) return;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
   }
 }

@@ -92,7 +92,7 @@ export class PredictionLedger {
     return { ...f, userId: actor.id };
   }
 
-  list(actor: Actor, f: PredictionFilter & { limit: number; offset: number }) {
+  async list(actor: Actor, f: PredictionFilter & { limit: number; offset: number }) {
     return this.repo.listPredictions({ ...this.scope(actor, f), limit: f.limit, offset: f.offset });
   }
 
@@ -131,7 +131,7 @@ export class PredictionLedger {
 
   private async *csv(filter: PredictionFilter): AsyncGenerator<string> {
     const rows = this.rows(filter);
-    yield stringify([CSV_COLUMNS as unknown as string[]]);
+    yield stringify([[...CSV_COLUMNS]]);
     for await (const r of rows) {
       yield stringify([
         [

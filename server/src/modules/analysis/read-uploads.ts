@@ -10,7 +10,11 @@ function malformed(err: unknown): unknown {
   if (err instanceof AppError) return err;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('FST_')) return err;
-  return new AppError('invalid_multipart', 400, `The upload is not valid multipart/form-data: ${(err as Error).message}`);
+  return new AppError(
+    'invalid_multipart',
+    400,
+    `The upload is not valid multipart/form-data: ${(err as Error).message}`,
+  );
 }
 
 export async function readUploads(

@@ -20,7 +20,11 @@ export interface RemoteAnalyzeOptions {
 
 async function problemOf(res: Response): Promise<AppError> {
   const body = (await res.json().catch(() => ({}))) as { code?: string; detail?: string };
-  return new AppError(body.code ?? `http_${res.status}`, res.status, body.detail ?? `The server answered ${res.status}`);
+  return new AppError(
+    body.code ?? `http_${res.status}`,
+    res.status,
+    body.detail ?? `The server answered ${res.status}`,
+  );
 }
 
 /**
@@ -67,7 +71,9 @@ export async function analyzeRemotely(o: RemoteAnalyzeOptions): Promise<{ job: J
     const p = input.predictionId ? byId.get(input.predictionId) : undefined;
     if (!p) {
       failed++;
-      o.print(JSON.stringify({ file: input.filename, jobId: job.id, error: { code: input.errorCode, message: input.error } }));
+      o.print(
+        JSON.stringify({ file: input.filename, jobId: job.id, error: { code: input.errorCode, message: input.error } }),
+      );
       continue;
     }
     o.print(

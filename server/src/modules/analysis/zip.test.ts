@@ -3,7 +3,12 @@ import { AppError } from '../../platform/errors.ts';
 import { extractZip, unsafePath, type ZipLimits } from './zip.ts';
 import { buildZip } from './zip-fixtures.ts';
 
-const limits: ZipLimits = { maxEntries: 10, maxTotalBytes: 50 * 1024 * 1024, maxRatio: 100, maxEntryBytes: 20 * 1024 * 1024 };
+const limits: ZipLimits = {
+  maxEntries: 10,
+  maxTotalBytes: 50 * 1024 * 1024,
+  maxRatio: 100,
+  maxEntryBytes: 20 * 1024 * 1024,
+};
 
 async function refusal(p: Promise<unknown>): Promise<AppError> {
   const err = await p.then(
@@ -37,8 +42,22 @@ describe('zip extraction', () => {
   });
 
   it('refuses entries that climb out of the archive', async () => {
-    for (const name of ['../evil.jpg', 'photos/../../evil.jpg', '/etc/passwd', 'C:/Windows/evil.jpg', 'photos\\..\\evil.jpg']) {
-      const err = await refusal(extractZip(buildZip([{ name: 'ok.jpg', data: Buffer.from('x') }, { name, data: Buffer.from('x') }]), limits));
+    for (const name of [
+      '../evil.jpg',
+      'photos/../../evil.jpg',
+      '/etc/passwd',
+      'C:/Windows/evil.jpg',
+      'photos\\..\\evil.jpg',
+    ]) {
+      const err = await refusal(
+        extractZip(
+          buildZip([
+            { name: 'ok.jpg', data: Buffer.from('x') },
+            { name, data: Buffer.from('x') },
+          ]),
+          limits,
+        ),
+      );
       expect(err.code, name).toBe('zip_unsafe_path');
       expect(err.status).toBe(400);
     }
@@ -46,7 +65,9 @@ describe('zip extraction', () => {
   });
 
   it('refuses encrypted archives', async () => {
-    const err = await refusal(extractZip(buildZip([{ name: 'secret.jpg', data: Buffer.from('x'), encrypted: true }]), limits));
+    const err = await refusal(
+      extractZip(buildZip([{ name: 'secret.jpg', data: Buffer.from('x'), encrypted: true }]), limits),
+    );
     expect(err.code).toBe('zip_encrypted');
   });
 
@@ -77,6 +98,8 @@ describe('zip extraction', () => {
     ]);
     expect((await refusal(extractZip(large, { ...limits, maxTotalBytes: 500_000 }))).code).toBe('zip_too_large');
 
-    expect((await refusal(extractZip(Buffer.from('PK\u0003\u0004 this is not really a zip'), limits))).code).toBe('invalid_zip');
+    expect((await refusal(extractZip(Buffer.from('PK\u0003\u0004 this is not really a zip'), limits))).code).toBe(
+      'invalid_zip',
+    );
   });
 });

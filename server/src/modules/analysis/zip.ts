@@ -56,10 +56,15 @@ export async function extractZip(buf: Buffer, limits: ZipLimits): Promise<ZipMem
   }
   try {
     if (zip.entryCount > limits.maxEntries) {
-      throw new AppError('zip_too_many_entries', 400, `The archive has ${zip.entryCount} entries; at most ${limits.maxEntries} are allowed`, {
-        entries: zip.entryCount,
-        maxEntries: limits.maxEntries,
-      });
+      throw new AppError(
+        'zip_too_many_entries',
+        400,
+        `The archive has ${zip.entryCount} entries; at most ${limits.maxEntries} are allowed`,
+        {
+          entries: zip.entryCount,
+          maxEntries: limits.maxEntries,
+        },
+      );
     }
     const entries = await readDirectory(zip);
     const files: { entry: Entry; name: string }[] = [];
@@ -68,12 +73,21 @@ export async function extractZip(buf: Buffer, limits: ZipLimits): Promise<ZipMem
       const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, false);
       const unsafe = unsafePath(name);
       if (unsafe) {
-        throw new AppError('zip_unsafe_path', 400, `The archive contains an unsafe path: ${JSON.stringify(name.slice(0, 200))} (${unsafe})`, {
-          entry: name.slice(0, 200),
-        });
+        throw new AppError(
+          'zip_unsafe_path',
+          400,
+          `The archive contains an unsafe path: ${JSON.stringify(name.slice(0, 200))} (${unsafe})`,
+          {
+            entry: name.slice(0, 200),
+          },
+        );
       }
       if (entry.isEncrypted()) {
-        throw new AppError('zip_encrypted', 400, `The archive is encrypted (${name.slice(0, 200)}); upload an archive without a password`);
+        throw new AppError(
+          'zip_encrypted',
+          400,
+          `The archive is encrypted (${name.slice(0, 200)}); upload an archive without a password`,
+        );
       }
       if (isNoise(name)) continue;
       total += entry.uncompressedSize;
@@ -82,10 +96,18 @@ export async function extractZip(buf: Buffer, limits: ZipLimits): Promise<ZipMem
           maxTotalBytes: limits.maxTotalBytes,
         });
       }
-      if (entry.uncompressedSize > RATIO_FLOOR_BYTES && entry.uncompressedSize / Math.max(1, entry.compressedSize) > limits.maxRatio) {
-        throw new AppError('zip_bomb', 400, `${name.slice(0, 200)} expands ${Math.round(entry.uncompressedSize / Math.max(1, entry.compressedSize))} times; this archive looks like a decompression bomb`, {
-          entry: name.slice(0, 200),
-        });
+      if (
+        entry.uncompressedSize > RATIO_FLOOR_BYTES &&
+        entry.uncompressedSize / Math.max(1, entry.compressedSize) > limits.maxRatio
+      ) {
+        throw new AppError(
+          'zip_bomb',
+          400,
+          `${name.slice(0, 200)} expands ${Math.round(entry.uncompressedSize / Math.max(1, entry.compressedSize))} times; this archive looks like a decompression bomb`,
+          {
+            entry: name.slice(0, 200),
+          },
+        );
       }
       files.push({ entry, name });
     }
@@ -95,7 +117,14 @@ export async function extractZip(buf: Buffer, limits: ZipLimits): Promise<ZipMem
     for (const { entry, name } of files) {
       const size = entry.uncompressedSize;
       if (entry.compressionMethod !== STORED && entry.compressionMethod !== DEFLATED) {
-        out.push({ name, size, error: { code: 'unsupported_compression', message: `Compression method ${entry.compressionMethod} is not supported` } });
+        out.push({
+          name,
+          size,
+          error: {
+            code: 'unsupported_compression',
+            message: `Compression method ${entry.compressionMethod} is not supported`,
+          },
+        });
         continue;
       }
       if (size === 0) {
@@ -103,7 +132,11 @@ export async function extractZip(buf: Buffer, limits: ZipLimits): Promise<ZipMem
         continue;
       }
       if (size > limits.maxEntryBytes) {
-        out.push({ name, size, error: { code: 'file_too_large', message: `The file is ${size} bytes; the limit is ${limits.maxEntryBytes}` } });
+        out.push({
+          name,
+          size,
+          error: { code: 'file_too_large', message: `The file is ${size} bytes; the limit is ${limits.maxEntryBytes}` },
+        });
         continue;
       }
       const data = await inflate(zip, entry, name, limits.maxTotalBytes - inflated);
@@ -124,7 +157,9 @@ function readDirectory(zip: ZipFile): Promise<Entry[]> {
       zip.readEntry();
     });
     zip.once('end', () => resolve(entries));
-    zip.once('error', (err: Error) => reject(new AppError('invalid_zip', 400, `The archive is damaged: ${err.message}`)));
+    zip.once('error', (err: Error) =>
+      reject(new AppError('invalid_zip', 400, `The archive is damaged: ${err.message}`)),
+    );
     zip.readEntry();
   });
 }
@@ -152,9 +187,14 @@ async function inflate(zip: ZipFile, entry: Entry, name: string, budget: number)
     const message = (err as Error).message;
     // yauzl checks the real stream against the declared size: more bytes than declared is a bomb.
     if (/too many bytes/i.test(message)) {
-      throw new AppError('zip_bomb', 400, `${name.slice(0, 200)} inflates to more than it declares; this archive looks like a decompression bomb`, {
-        entry: name.slice(0, 200),
-      });
+      throw new AppError(
+        'zip_bomb',
+        400,
+        `${name.slice(0, 200)} inflates to more than it declares; this archive looks like a decompression bomb`,
+        {
+          entry: name.slice(0, 200),
+        },
+      );
     }
     throw new AppError('invalid_zip', 400, `${name.slice(0, 200)} is damaged: ${message}`);
   }

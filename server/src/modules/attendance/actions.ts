@@ -50,14 +50,22 @@ export function deriveActions(frames: number[], sightings: Sighting[], o: Action
   const out: ActionEvent[] = [];
   for (const [studentId, seen] of byStudent) {
     const mine = times.filter((t) => t >= Math.min(...seen.keys()));
-    runs(mine, (t) => seen.get(t)?.handRaised === true, (start, end, count) => {
-      out.push({ studentId, kind: 'hand_raised', at: start, endsAt: end, details: { frames: count } });
-    });
-    runs(mine, (t) => NOT_FRONT.has(seen.get(t)?.facing ?? ''), (start, end, count) => {
-      if (end - start >= o.facingAwayMs) {
-        out.push({ studentId, kind: 'facing_away', at: start, endsAt: end, details: { frames: count } });
-      }
-    });
+    runs(
+      mine,
+      (t) => seen.get(t)?.handRaised === true,
+      (start, end, count) => {
+        out.push({ studentId, kind: 'hand_raised', at: start, endsAt: end, details: { frames: count } });
+      },
+    );
+    runs(
+      mine,
+      (t) => NOT_FRONT.has(seen.get(t)?.facing ?? ''),
+      (start, end, count) => {
+        if (end - start >= o.facingAwayMs) {
+          out.push({ studentId, kind: 'facing_away', at: start, endsAt: end, details: { frames: count } });
+        }
+      },
+    );
     // Gaps: between consecutive sightings, and after the last one while the camera kept looking.
     const at = [...seen.keys()].sort((a, b) => a - b);
     for (let i = 0; i < at.length; i++) {
@@ -86,7 +94,11 @@ function lastFrameAfter(times: number[], t: number): number | null {
 }
 
 /** Calls `emit` for each maximal run of consecutive times where `on` holds. */
-function runs(times: number[], on: (t: number) => boolean, emit: (start: number, end: number, count: number) => void): void {
+function runs(
+  times: number[],
+  on: (t: number) => boolean,
+  emit: (start: number, end: number, count: number) => void,
+): void {
   let start: number | null = null;
   let end = 0;
   let count = 0;

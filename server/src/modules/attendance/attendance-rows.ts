@@ -110,7 +110,14 @@ export class AttendanceRows {
           await repo.deleteAttendance(row.id);
         }
       }
-      if (session.status === 'closed') await this.absences(repo, session, enrolled, new Set([...existing.keys(), ...inserts.map((i) => i.student_id)]), t);
+      if (session.status === 'closed')
+        await this.absences(
+          repo,
+          session,
+          enrolled,
+          new Set([...existing.keys(), ...inserts.map((i) => i.student_id)]),
+          t,
+        );
     });
   }
 

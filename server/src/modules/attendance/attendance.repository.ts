@@ -106,7 +106,13 @@ export class AttendanceRepository {
   async startCapture(id: string, at: number): Promise<boolean> {
     const r = await this.db
       .updateTable('captures')
-      .set((eb) => ({ status: 'running', started_at: at, attempts: eb('attempts', '+', 1), error: null, error_code: null }))
+      .set((eb) => ({
+        status: 'running',
+        started_at: at,
+        attempts: eb('attempts', '+', 1),
+        error: null,
+        error_code: null,
+      }))
       .where('id', '=', id)
       .where('status', 'in', ['queued', 'running'])
       .executeTakeFirst();
@@ -204,6 +210,15 @@ export class AttendanceRepository {
         )
         .execute();
     }
+  }
+
+  async countObservations(captureId: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('observations')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('capture_id', '=', captureId)
+      .executeTakeFirst();
+    return n(r?.n);
   }
 
   listObservationsOfFrame(captureId: string, frameIndex: number): Promise<ObservationRow[]> {
@@ -466,7 +481,14 @@ export class AttendanceRepository {
       .innerJoin('courses as c', 'c.id', 'o.course_id')
       .innerJoin('semesters as m', 'm.id', 'o.semester_id')
       .selectAll('a')
-      .select(['s.starts_at', 's.ends_at', 'c.code as course_code', 'c.name as course_name', 'm.code as semester_code', 'o.section'])
+      .select([
+        's.starts_at',
+        's.ends_at',
+        'c.code as course_code',
+        'c.name as course_name',
+        'm.code as semester_code',
+        'o.section',
+      ])
       .where('a.student_id', '=', studentId);
     if (f.offeringId) q = q.where('a.offering_id', '=', f.offeringId);
     return q.orderBy('s.starts_at', 'desc').limit(f.limit).offset(f.offset).execute();
@@ -508,7 +530,9 @@ export class AttendanceRepository {
   }
 
   /** Observations of a session, in time order, with what the pose said: the raw timeline. */
-  listSessionTimeline(sessionId: string): Promise<Pick<ObservationRow, 'student_id' | 'at' | 'hand_raised' | 'facing' | 'capture_id' | 'frame_index'>[]> {
+  listSessionTimeline(
+    sessionId: string,
+  ): Promise<Pick<ObservationRow, 'student_id' | 'at' | 'hand_raised' | 'facing' | 'capture_id' | 'frame_index'>[]> {
     return this.db
       .selectFrom('observations')
       .select(['student_id', 'at', 'hand_raised', 'facing', 'capture_id', 'frame_index'])

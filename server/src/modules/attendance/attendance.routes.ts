@@ -159,7 +159,8 @@ export const attendanceRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
         params: idParams,
         querystring: captureListQuery.pick({ limit: true, offset: true }),
         response: { 200: frameListOut },
-        description: 'The analysed frames of a capture, each with its faces (box, name, confidence), for stepping through.',
+        description:
+          'The analysed frames of a capture, each with its faces (box, name, confidence), for stepping through.',
       },
     },
     async (req) => {
@@ -174,7 +175,10 @@ export const attendanceRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
     { schema: { tags, params: frameParams, description: 'The frame as JPEG (410 after the retention period).' } },
     async (req, reply) => {
       const blobId = await attendance.frameImage(req.actor, req.params.id, req.params.index);
-      return reply.type('image/jpeg').header('cache-control', 'private, max-age=3600').send(await ctx.blobs.get(blobId));
+      return reply
+        .type('image/jpeg')
+        .header('cache-control', 'private, max-age=3600')
+        .send(await ctx.blobs.get(blobId));
     },
   );
 
@@ -237,7 +241,10 @@ export const attendanceRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
     { schema: { tags, params: sessionStudentParams, description: 'The evidence crop (JPEG) of a camera match.' } },
     async (req, reply) => {
       const blobId = await attendance.review.evidence(req.actor, req.params.id, req.params.studentId);
-      return reply.type('image/jpeg').header('cache-control', 'private, max-age=300').send(await ctx.blobs.get(blobId));
+      return reply
+        .type('image/jpeg')
+        .header('cache-control', 'private, max-age=300')
+        .send(await ctx.blobs.get(blobId));
     },
   );
 
@@ -252,7 +259,10 @@ export const attendanceRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
     { schema: { tags, params: unknownFaceParams } },
     async (req, reply) => {
       const blobId = await attendance.review.unknownImage(req.actor, req.params.id, req.params.faceId);
-      return reply.type('image/jpeg').header('cache-control', 'private, max-age=300').send(await ctx.blobs.get(blobId));
+      return reply
+        .type('image/jpeg')
+        .header('cache-control', 'private, max-age=300')
+        .send(await ctx.blobs.get(blobId));
     },
   );
 
@@ -324,9 +334,7 @@ export const attendanceRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
     async (req) => attendance.reports.mine(req.actor, req.query),
   );
 
-  app.get(
-    '/attendance/dashboard',
-    { schema: { tags, response: { 200: dashboardOut } } },
-    async (req) => attendance.reports.dashboard(req.actor),
+  app.get('/attendance/dashboard', { schema: { tags, response: { 200: dashboardOut } } }, async (req) =>
+    attendance.reports.dashboard(req.actor),
   );
 };

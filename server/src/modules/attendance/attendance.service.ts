@@ -144,7 +144,10 @@ export class AttendanceService {
    * The session, if the actor may take attendance in it: its offering's teacher or an admin, by
    * session or by a token with the attendance:capture scope. Closed sessions take no captures.
    */
-  async assertCanCapture(actor: Actor | null, sessionId: string): Promise<{ session: ClassSessionRow; offering: OfferingRow }> {
+  async assertCanCapture(
+    actor: Actor | null,
+    sessionId: string,
+  ): Promise<{ session: ClassSessionRow; offering: OfferingRow }> {
     const a = requireScope(requireActor(actor), 'attendance:capture');
     const r = await this.d.academics.assertCanManageSession(a, sessionId);
     if (r.session.status === 'closed') {
@@ -154,7 +157,10 @@ export class AttendanceService {
   }
 
   /** The session, if the actor may see its attendance and captures: its teacher and admins. */
-  async assertCanReview(actor: Actor | null, sessionId: string): Promise<{ session: ClassSessionRow; offering: OfferingRow }> {
+  async assertCanReview(
+    actor: Actor | null,
+    sessionId: string,
+  ): Promise<{ session: ClassSessionRow; offering: OfferingRow }> {
     const a = requireScope(requireActor(actor), 'attendance:read');
     return this.d.academics.assertCanManageSession(a, sessionId);
   }
@@ -205,7 +211,10 @@ export class AttendanceService {
         normalized.push({ full, filename: p.filename });
       } catch (err) {
         if (err instanceof AppError) {
-          throw new AppError(err.code, err.status, `${p.filename}: ${err.message}`, { ...err.details, file: p.filename });
+          throw new AppError(err.code, err.status, `${p.filename}: ${err.message}`, {
+            ...err.details,
+            file: p.filename,
+          });
         }
         throw err;
       }
@@ -232,6 +241,9 @@ export class AttendanceService {
     const { session } = await this.assertCanCapture(actor, sessionId);
     const sniffer = new VideoSniffer();
     stream.on('error', (err) => sniffer.destroy(err));
+    // The store attaches its pipeline after an await: an early refusal must not go unhandled
+    // meanwhile (the pipeline still sees the stream's error).
+    sniffer.on('error', () => {});
     const blob = await this.d.blobs.put(stream.pipe(sniffer), {
       contentType: 'video/*',
       maxBytes: this.d.config.videoUploadLimitBytes,
@@ -274,7 +286,8 @@ export class AttendanceService {
     try {
       result = await this.processor.processLive(capture, stream.tracker, stream.frame++);
     } catch (err) {
-      const e = err instanceof AppError ? err : new AppError('processing_error', 500, 'The frame could not be analysed');
+      const e =
+        err instanceof AppError ? err : new AppError('processing_error', 500, 'The frame could not be analysed');
       await this.processor.fail(capture, e.code, e.message);
       throw err;
     }
@@ -362,7 +375,11 @@ export class AttendanceService {
 
   // ---- captures out ------------------------------------------------------------------------
 
-  async listCaptures(actor: Actor | null, sessionId: string, f: { limit: number; offset: number; kind?: CaptureKind | undefined }) {
+  async listCaptures(
+    actor: Actor | null,
+    sessionId: string,
+    f: { limit: number; offset: number; kind?: CaptureKind | undefined },
+  ) {
     await this.assertCanReview(actor, sessionId);
     return this.d.repo.listCaptures(sessionId, f);
   }
@@ -476,7 +493,8 @@ export class AttendanceService {
       concurrency: config.attendance.concurrency,
       onFailed: async (job, err) => {
         const c = await this.d.repo.findCapture((job.data as CaptureJob).captureId);
-        if (c && c.status !== 'failed' && c.status !== 'done') await this.processor.fail(c, 'processing_error', err.message);
+        if (c && c.status !== 'failed' && c.status !== 'done')
+          await this.processor.fail(c, 'processing_error', err.message);
       },
     });
     const retention = queue.work(RETENTION_QUEUE, async () => {

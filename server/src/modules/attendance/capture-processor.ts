@@ -184,6 +184,13 @@ export class CaptureProcessor {
     const run = await this.begin(c, 'normal');
     if (c.kind === 'video') await this.video(run, signal);
     else await this.still(run);
+    if ((await this.d.repo.countObservations(c.id)) === 0) {
+      // Most likely the wrong file or a camera pointed elsewhere: said plainly, not a silent zero.
+      throw new PermanentJobError(
+        c.kind === 'video' ? 'No faces were seen anywhere in the video' : 'No faces were found in the photo',
+        'no_faces',
+      );
+    }
     await this.finish(run);
   }
 
@@ -257,7 +264,8 @@ export class CaptureProcessor {
         const now = Date.now();
         if (now - lastProgress > 1000) {
           lastProgress = now;
-          const progress = info.durationMs > 0 ? Math.min(99, Math.floor((p.frame.offsetMs / info.durationMs) * 100)) : 50;
+          const progress =
+            info.durationMs > 0 ? Math.min(99, Math.floor((p.frame.offsetMs / info.durationMs) * 100)) : 50;
           await this.d.repo.updateCapture(c.id, { progress });
           this.d.changed({ ...run.capture, progress, frames_done: p.frame.index + 1 }, 'progress');
         }
@@ -342,7 +350,11 @@ export class CaptureProcessor {
       tracker.vote(
         assoc[i].trackNo,
         trackerFrame,
-        { studentId: m.known ? m.identity : null, confidence: m.confidence, distance: Number.isFinite(m.distance) ? m.distance : null },
+        {
+          studentId: m.known ? m.identity : null,
+          confidence: m.confidence,
+          distance: Number.isFinite(m.distance) ? m.distance : null,
+        },
         m.nearest && Number.isFinite(m.distance) ? { studentId: m.nearest, distance: m.distance } : null,
       );
     }
@@ -356,7 +368,7 @@ export class CaptureProcessor {
         trackId: assoc[i].trackNo,
         studentId: id?.studentId ?? null,
         confidence: round3(id ? id.confidence : m ? m.confidence : 0),
-        distance: m && Number.isFinite(m.distance) ? round3(m.distance) : id?.distance ?? null,
+        distance: m && Number.isFinite(m.distance) ? round3(m.distance) : (id?.distance ?? null),
         identified: m !== undefined,
         quality: f.quality.score,
         handRaised: person?.handRaised ?? false,
@@ -403,7 +415,12 @@ export class CaptureProcessor {
   }
 
   /** Writes a frame and its observations; false when an earlier run already wrote it. */
-  private async writeFrame(run: Run, frame: FrameResult, blobId: string, size: { width: number; height: number }): Promise<boolean> {
+  private async writeFrame(
+    run: Run,
+    frame: FrameResult,
+    blobId: string,
+    size: { width: number; height: number },
+  ): Promise<boolean> {
     const c = run.capture;
     const rows: Insertable<ObservationsTable>[] = frame.faces.map((f) => ({
       id: newId(),
@@ -458,7 +475,11 @@ export class CaptureProcessor {
       await repo.propagateTrackIdentity(t.no, id.studentId);
       const unknown = await repo.findUnknownFaceByTrack(t.no);
       if (unknown?.status === 'open') {
-        await repo.resolveUnknownFace(unknown.id, { status: 'assigned', student_id: id.studentId, resolved_at: Date.now() });
+        await repo.resolveUnknownFace(unknown.id, {
+          status: 'assigned',
+          student_id: id.studentId,
+          resolved_at: Date.now(),
+        });
       }
     }
     const observations = await repo.listObservationsOfCapture(c.id);
@@ -474,7 +495,9 @@ export class CaptureProcessor {
         const f = await repo.findFrame(c.id, index);
         frameCache.set(
           index,
-          f?.blob_id ? { jpeg: await blobs.getBuffer(f.blob_id), width: Number(f.width), height: Number(f.height) } : null,
+          f?.blob_id
+            ? { jpeg: await blobs.getBuffer(f.blob_id), width: Number(f.width), height: Number(f.height) }
+            : null,
         );
       }
       return frameCache.get(index)!;
@@ -487,7 +510,9 @@ export class CaptureProcessor {
       if (!cropId) {
         const f = await frameOf(best.frame_index);
         if (f) {
-          const blob = await blobs.put(await cropFace(f.jpeg, JSON.parse(best.box) as Box, f), { contentType: 'image/jpeg' });
+          const blob = await blobs.put(await cropFace(f.jpeg, JSON.parse(best.box) as Box, f), {
+            contentType: 'image/jpeg',
+          });
           await repo.setObservationCrop(best.id, blob.id);
           cropId = blob.id;
         }
@@ -508,7 +533,7 @@ export class CaptureProcessor {
           quality: Number(best.quality),
           crop_blob_id: existing?.crop_blob_id ?? cropId,
           nearest_student_id: track?.nearest?.studentId ?? existing?.nearest_student_id ?? null,
-          nearest_distance: track?.nearest ? round3(track.nearest.distance) : existing?.nearest_distance ?? null,
+          nearest_distance: track?.nearest ? round3(track.nearest.distance) : (existing?.nearest_distance ?? null),
           student_id: null,
           template_id: null,
           resolved_by: null,
@@ -525,7 +550,8 @@ export class CaptureProcessor {
       finished_at: Date.now(),
       error: null,
       error_code: null,
-      ...(c.kind !== 'video' && !c.width && { width: (await frameOf(0))?.width ?? null, height: (await frameOf(0))?.height ?? null }),
+      ...(c.kind !== 'video' &&
+        !c.width && { width: (await frameOf(0))?.width ?? null, height: (await frameOf(0))?.height ?? null }),
     });
     const done = (await repo.findCapture(c.id))!;
     this.d.changed(done, 'rows');

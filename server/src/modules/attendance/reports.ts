@@ -42,7 +42,9 @@ export class AttendanceReports {
   private async build(offeringId: string, threshold: number): Promise<ReportOut> {
     const view = await this.academics.getOffering(SYSTEM_ACTOR, offeringId);
     const students = await this.academics.listEnrolledStudents(offeringId);
-    const sessions = (await this.repo.listOfferingSessions(offeringId, Date.now())).filter((s) => s.status !== 'scheduled');
+    const sessions = (await this.repo.listOfferingSessions(offeringId, Date.now())).filter(
+      (s) => s.status !== 'scheduled',
+    );
     const rows = await this.repo.listOfferingAttendance(offeringId);
     const status = new Map<string, AttendanceStatus>();
     for (const r of rows) status.set(`${r.session_id}\u0000${r.student_id}`, r.status as AttendanceStatus);
@@ -106,13 +108,20 @@ export class AttendanceReports {
    * student and session (email, username, id number, session start, status letter), the shape
    * an attendance import takes (see docs/attendance.md).
    */
-  async exportCsv(actor: Actor | null, offeringId: string, format: 'csv' | 'moodle'): Promise<{ filename: string; body: string }> {
+  async exportCsv(
+    actor: Actor | null,
+    offeringId: string,
+    format: 'csv' | 'moodle',
+  ): Promise<{ filename: string; body: string }> {
     const report = await this.offeringReport(actor, offeringId);
     const students = await this.academics.listEnrolledStudents(offeringId);
     const sessions = report.sessions;
     const rows = await this.repo.listOfferingAttendance(offeringId);
     const status = new Map(rows.map((r) => [`${r.session_id}\u0000${r.student_id}`, r.status as AttendanceStatus]));
-    const base = `attendance-${report.courseCode}-${report.semesterCode}-${report.section}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+    const base = `attendance-${report.courseCode}-${report.semesterCode}-${report.section}`.replace(
+      /[^A-Za-z0-9_.-]/g,
+      '_',
+    );
     await this.identity.audit(requireActor(actor), 'attendance.export', 'offering', offeringId, { format });
     if (format === 'moodle') {
       const records: string[][] = [['email', 'username', 'idnumber', 'session', 'status']];
@@ -163,7 +172,10 @@ export class AttendanceReports {
     const a = requireScope(requireActor(actor), 'attendance:read');
     const items = await this.repo.listStudentHistory(a.id, f);
     const all = await this.repo.listStudentHistory(a.id, { offeringId: f.offeringId, limit: 100_000, offset: 0 });
-    const per = new Map<string, { offeringId: string; courseCode: string; courseName: string; ok: number; counted: number }>();
+    const per = new Map<
+      string,
+      { offeringId: string; courseCode: string; courseName: string; ok: number; counted: number }
+    >();
     for (const r of all) {
       const p = per.get(r.offering_id) ?? {
         offeringId: r.offering_id,
@@ -255,4 +267,3 @@ export class AttendanceReports {
     return { threshold, items };
   }
 }
-

@@ -296,12 +296,7 @@ export class AttendanceReview {
    * (which the page asks the teacher to confirm) the crop also becomes a face template of the
    * student, so the next capture recognizes them by itself.
    */
-  async assign(
-    actor: Actor,
-    sessionId: string,
-    faceId: string,
-    input: { studentId: string; enroll: boolean },
-  ) {
+  async assign(actor: Actor, sessionId: string, faceId: string, input: { studentId: string; enroll: boolean }) {
     const { session } = await this.svc.assertCanReview(actor, sessionId);
     await this.enrolledStudent(session, input.studentId);
     const { repo } = this.d;
@@ -352,7 +347,8 @@ export class AttendanceReview {
   async dismiss(actor: Actor, sessionId: string, faceId: string) {
     const { session } = await this.svc.assertCanReview(actor, sessionId);
     const u = await this.unknownFace(sessionId, faceId);
-    if (u.status === 'assigned') throw badRequest('already_assigned', 'This face was assigned to a student; reject that match instead');
+    if (u.status === 'assigned')
+      throw badRequest('already_assigned', 'This face was assigned to a student; reject that match instead');
     await this.d.repo.resolveUnknownFace(u.id, { status: 'dismissed', resolved_by: actor.id, resolved_at: Date.now() });
     const names = await this.svc.names(session.offering_id);
     return toUnknownFaceOut((await this.d.repo.findUnknownFace(u.id))!, names);

@@ -100,8 +100,16 @@ export async function buildClassVideo(out: string, o: ClassVideoOptions): Promis
   try {
     const seats = seating(o.entrants.length, width, height);
     const bg = o.background
-      ? await sharp(o.background).rotate().resize(width, height, { fit: 'cover' }).blur(6).modulate({ brightness: 0.8 }).png().toBuffer()
-      : await sharp({ create: { width, height, channels: 3, background: '#4a5560' } }).png().toBuffer();
+      ? await sharp(o.background)
+          .rotate()
+          .resize(width, height, { fit: 'cover' })
+          .blur(6)
+          .modulate({ brightness: 0.8 })
+          .png()
+          .toBuffer()
+      : await sharp({ create: { width, height, channels: 3, background: '#4a5560' } })
+          .png()
+          .toBuffer();
     fs.writeFileSync(path.join(dir, 'bg.png'), bg);
     const inputs = ['-loop', '1', '-framerate', String(fps), '-i', path.join(dir, 'bg.png')];
     const chain: string[] = [];
@@ -162,7 +170,9 @@ export async function buildClassFrame(
     : sharp({ create: { width, height, channels: 3, background: '#4a5560' } });
   const layers = await Promise.all(
     seats.map(async (s, i) => ({
-      input: await sharp(tiles[i % tiles.length]).resize(s.size, s.size).toBuffer(),
+      input: await sharp(tiles[i % tiles.length])
+        .resize(s.size, s.size)
+        .toBuffer(),
       left: s.x,
       top: s.y,
     })),

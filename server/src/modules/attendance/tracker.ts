@@ -208,7 +208,12 @@ export class Tracker {
       const t = this.tracks.get(r.track_id)!;
       t.box = box;
       t.lastFrame = r.frame_index;
-      if (r.identified) this.vote(r.track_id, r.frame_index, { studentId: r.student_id, confidence: r.confidence, distance: r.distance });
+      if (r.identified)
+        this.vote(r.track_id, r.frame_index, {
+          studentId: r.student_id,
+          confidence: r.confidence,
+          distance: r.distance,
+        });
     }
   }
 }

@@ -15,7 +15,10 @@ interface Candidate {
   n: number;
 }
 
-const PAGE = 200;
+// The first page is small (a narrow scope often ends at once); later pages double, so a long walk
+// takes few queries.
+const FIRST_PAGE = 100;
+const MAX_PAGE = 6400;
 
 /** a ranks before b: higher average first (compared exactly, as fractions), then student code. */
 function before(a: Candidate, b: Candidate): boolean {
@@ -37,8 +40,9 @@ export async function topStudents(repo: GradesRepository, f: GroupFilter, limit:
   const best: Candidate[] = [];
   const seen = new Set<string>();
   let after: RankRow | null = null;
+  let size = FIRST_PAGE;
   walk: for (;;) {
-    const page = await repo.rankPage(f, after, PAGE);
+    const page = await repo.rankPage(f, after, size);
     if (page.length === 0) break;
     const fresh = [...new Set(page.map((r) => r.student_code).filter((c) => !seen.has(c)))];
     const stats = new Map<string, Candidate>();
@@ -81,8 +85,9 @@ export async function topStudents(repo: GradesRepository, f: GroupFilter, limit:
         if (best.length > limit) best.pop();
       }
     }
-    if (page.length < PAGE) break;
+    if (page.length < size) break;
     after = page[page.length - 1];
+    size = Math.min(MAX_PAGE, size * 2);
   }
   return best.map((c) => ({
     studentCode: c.code,

@@ -143,6 +143,17 @@ export class MediaProcessor {
     return r;
   }
 
+  /** The queue gave up on this photo: it is marked failed rather than left pending. */
+  async fail(imageId: string): Promise<void> {
+    const img = await this.d.repo.findImage(imageId);
+    if (!img || img.status === 'done' || img.status === 'failed') return;
+    await this.d.repo.updateImage(img.id, {
+      status: 'failed',
+      status_error: 'The photo could not be analysed',
+      updated_at: Date.now(),
+    });
+  }
+
   async process(imageId: string): Promise<void> {
     const { repo, blobs, config } = this.d;
     const img = await repo.findImage(imageId);
@@ -152,7 +163,11 @@ export class MediaProcessor {
     try {
       image = await blobs.getBuffer(img.blob_id);
     } catch (err) {
-      await repo.updateImage(img.id, { status: 'failed', status_error: 'The stored image cannot be read', updated_at: Date.now() });
+      await repo.updateImage(img.id, {
+        status: 'failed',
+        status_error: 'The stored image cannot be read',
+        updated_at: Date.now(),
+      });
       this.d.logger?.error({ err, imageId }, 'album image blob unreadable');
       return;
     }
@@ -162,7 +177,8 @@ export class MediaProcessor {
         await fn();
       } catch (err) {
         problems.push(`${name}: ${message(err)}`);
-        if (!(err instanceof AppError) || err.status >= 500) this.d.logger?.warn({ err, imageId, step: name }, 'album processing step failed');
+        if (!(err instanceof AppError) || err.status >= 500)
+          this.d.logger?.warn({ err, imageId, step: name }, 'album processing step failed');
       }
     };
     await step('labels', () => this.labels(img, image));

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { Executor } from '../../platform/db/database.ts';
 import type {
   AlbumsTable,
@@ -38,7 +38,10 @@ export interface ImageListFilter {
   offset: number;
 }
 
-const like = (q: string) => `%${q.toLowerCase().replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
+/** A LIKE pattern matching `q` literally; '!' escapes, as backslashes mean different things per dialect. */
+const like = (q: string) => `%${q.toLowerCase().replace(/[%_!]/g, (c) => `!${c}`)}%`;
+const contains = (column: string, pattern: string) =>
+  sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '!'`;
 
 export class MediaRepository {
   constructor(private readonly db: Executor) {}
@@ -58,7 +61,13 @@ export class MediaRepository {
   }
 
   listAlbums(ownerId: string): Promise<AlbumRow[]> {
-    return this.db.selectFrom('albums').selectAll().where('owner_id', '=', ownerId).orderBy('name').orderBy('id').execute();
+    return this.db
+      .selectFrom('albums')
+      .selectAll()
+      .where('owner_id', '=', ownerId)
+      .orderBy('name')
+      .orderBy('id')
+      .execute();
   }
 
   /** Image counts and the newest image of each ordinary album of the owner. */
@@ -126,12 +135,16 @@ export class MediaRepository {
     }
     if (f.q) {
       const pattern = like(f.q);
-      q = q.where((eb) =>
-        eb.or([eb(eb.fn('lower', ['images.title']), 'like', pattern), eb(eb.fn('lower', ['images.description']), 'like', pattern)]),
-      );
+      q = q.where((eb) => eb.or([contains('images.title', pattern), contains('images.description', pattern)]));
     }
     const [items, count] = await Promise.all([
-      q.selectAll('images').orderBy('images.created_at', 'desc').orderBy('images.id', 'desc').limit(f.limit).offset(f.offset).execute(),
+      q
+        .selectAll('images')
+        .orderBy('images.created_at', 'desc')
+        .orderBy('images.id', 'desc')
+        .limit(f.limit)
+        .offset(f.offset)
+        .execute(),
       q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { items, total: Number(count.n) };
@@ -145,8 +158,13 @@ export class MediaRepository {
     await this.db.deleteFrom('images').where('id', '=', id).execute();
   }
 
-  listUnprocessedImageIds(): Promise<{ id: string }[]> {
-    return this.db.selectFrom('images').select('id').where('status', 'in', ['pending', 'processing']).orderBy('created_at').execute();
+  listUnprocessedImages(): Promise<{ id: string; updated_at: number }[]> {
+    return this.db
+      .selectFrom('images')
+      .select(['id', 'updated_at'])
+      .where('status', 'in', ['pending', 'processing'])
+      .orderBy('created_at')
+      .execute();
   }
 
   // ---- labels ------------------------------------------------------------------------------
@@ -161,7 +179,12 @@ export class MediaRepository {
 
   listLabelsOfImages(imageIds: string[]): Promise<LabelRow[]> {
     if (imageIds.length === 0) return Promise.resolve([]);
-    return this.db.selectFrom('image_labels').selectAll().where('image_id', 'in', imageIds).orderBy('score', 'desc').execute();
+    return this.db
+      .selectFrom('image_labels')
+      .selectAll()
+      .where('image_id', 'in', imageIds)
+      .orderBy('score', 'desc')
+      .execute();
   }
 
   /** Each label of the owner's library with the number of photos carrying it. */
@@ -199,7 +222,12 @@ export class MediaRepository {
   }
 
   findFace(imageId: string, id: string): Promise<FaceRow | undefined> {
-    return this.db.selectFrom('image_faces').selectAll().where('image_id', '=', imageId).where('id', '=', id).executeTakeFirst();
+    return this.db
+      .selectFrom('image_faces')
+      .selectAll()
+      .where('image_id', '=', imageId)
+      .where('id', '=', id)
+      .executeTakeFirst();
   }
 
   async updateFace(id: string, patch: Updateable<ImageFacesTable>): Promise<void> {
@@ -208,6 +236,30 @@ export class MediaRepository {
 
   async deleteFace(id: string): Promise<void> {
     await this.db.deleteFrom('image_faces').where('id', '=', id).execute();
+  }
+
+  /** People who allow face recognition, for naming a face by hand. */
+  searchPeople(q: string | undefined, limit: number): Promise<{ id: string; username: string; full_name: string }[]> {
+    let query = this.db
+      .selectFrom('users')
+      .select(['id', 'username', 'full_name'])
+      .where('face_login_consent', '=', 1)
+      .where('disabled', '=', 0);
+    if (q) {
+      const pattern = like(q);
+      query = query.where((eb) => eb.or([contains('full_name', pattern), contains('username', pattern)]));
+    }
+    return query.orderBy('full_name').orderBy('id').limit(limit).execute();
+  }
+
+  findPerson(id: string): Promise<{ id: string } | undefined> {
+    return this.db
+      .selectFrom('users')
+      .select('id')
+      .where('id', '=', id)
+      .where('face_login_consent', '=', 1)
+      .where('disabled', '=', 0)
+      .executeTakeFirst();
   }
 
   // ---- text --------------------------------------------------------------------------------
@@ -226,7 +278,12 @@ export class MediaRepository {
 
   // ---- translation cache -------------------------------------------------------------------
 
-  findTranslation(key: { sourceSha256: string; from: string; to: string; provider: string }): Promise<TranslationRow | undefined> {
+  findTranslation(key: {
+    sourceSha256: string;
+    from: string;
+    to: string;
+    provider: string;
+  }): Promise<TranslationRow | undefined> {
     return this.db
       .selectFrom('translations')
       .selectAll()

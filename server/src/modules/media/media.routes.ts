@@ -69,7 +69,8 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
         tags: atags,
         params: idParams,
         querystring: deleteAlbumQuery,
-        description: 'Deletes the album; ?images=keep (default) leaves its photos in the library, ?images=delete deletes them.',
+        description:
+          'Deletes the album; ?images=keep (default) leaves its photos in the library, ?images=delete deletes them.',
       },
     },
     async (req, reply) => {
@@ -87,7 +88,8 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
         tags: itags,
         querystring: listImagesQuery,
         response: { 200: page(imageOut) },
-        description: 'Your photos (scope=mine), filtered by album, label or text; or photos others share (scope=shared).',
+        description:
+          'Your photos (scope=mine), filtered by album, label or text; or photos others share (scope=shared).',
       },
     },
     async (req) => {
@@ -116,8 +118,10 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
     },
   );
 
-  app.get('/images/:id', { schema: { tags: itags, params: idParams, response: { 200: imageDetailOut } } }, async (req) =>
-    media.getImage(requireActor(req.actor), req.params.id),
+  app.get(
+    '/images/:id',
+    { schema: { tags: itags, params: idParams, response: { 200: imageDetailOut } } },
+    async (req) => media.getImage(requireActor(req.actor), req.params.id),
   );
 
   app.patch(
@@ -128,7 +132,8 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
         params: idParams,
         body: imagePatch,
         response: { 200: imageOut },
-        description: 'Edits title, description or sharing, or moves the photo to another album (albumId null: no album).',
+        description:
+          'Edits title, description or sharing, or moves the photo to another album (albumId null: no album).',
       },
     },
     async (req) => media.updateImage(requireActor(req.actor), req.params.id, req.body),
@@ -151,7 +156,10 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
     async (req, reply) => {
       const blobId = await media.imageFile(requireActor(req.actor), req.params.id, req.query.size);
       // Blob ids are content-addressed per upload: the bytes behind one never change.
-      return reply.type('image/jpeg').header('cache-control', 'private, max-age=86400, immutable').send(await ctx.blobs.get(blobId));
+      return reply
+        .type('image/jpeg')
+        .header('cache-control', 'private, max-age=86400, immutable')
+        .send(await ctx.blobs.get(blobId));
     },
   );
 
@@ -169,7 +177,8 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
         params: idParams,
         body: ocrBody,
         response: { 200: textOut },
-        description: 'Extracts the text of the photo now (tesseract, English and Spanish), replacing any earlier result.',
+        description:
+          'Extracts the text of the photo now (tesseract, English and Spanish), replacing any earlier result.',
       },
     },
     async (req) => media.extractText(requireActor(req.actor), req.params.id, req.body.lang),
@@ -200,7 +209,8 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
         params: faceParams,
         body: facePatch,
         response: { 200: faceOut },
-        description: 'Corrects who a face is (userId null: nobody known). Corrections are kept when the photo is analysed again.',
+        description:
+          'Corrects who a face is (userId null: nobody known). Corrections are kept when the photo is analysed again.',
       },
     },
     async (req) => media.correctFace(requireActor(req.actor), req.params.id, req.params.faceId, req.body.userId),
@@ -221,6 +231,19 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
       },
     },
     async (req) => media.labels(requireActor(req.actor)),
+  );
+
+  app.get(
+    '/people',
+    {
+      schema: {
+        tags: itags,
+        querystring: z.strictObject({ q: z.string().trim().max(100).optional() }),
+        response: { 200: z.array(z.object({ id: z.string(), username: z.string(), fullName: z.string() })) },
+        description: 'People who allow face recognition (up to 20), to name a face in a photo by hand.',
+      },
+    },
+    async (req) => media.people(requireActor(req.actor), req.query.q),
   );
 
   // ---- translation -------------------------------------------------------------------------

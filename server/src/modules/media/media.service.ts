@@ -11,8 +11,7 @@ import { toIso } from '../../platform/time.ts';
 import type { Box } from '../../vision/engine.ts';
 import type { OcrLangSet } from '../../vision/ocr.ts';
 import type { BackgroundTasks } from '../analysis/background.ts';
-import { type Actor, requireScope, SYSTEM_ACTOR } from '../identity/actor.ts';
-import type { IdentityService } from '../identity/identity.service.ts';
+import { type Actor, requireScope } from '../identity/actor.ts';
 import { MEDIA_TASK, type MediaProcessor } from './media-processing.ts';
 import type { AlbumRow, FaceViewRow, ImageRow, LabelRow, MediaRepository, TextRow } from './media.repository.ts';
 import type { AlbumOut, ImageDetailOut, ImageOut } from './media.schemas.ts';
@@ -79,7 +78,6 @@ interface Deps {
   repo: MediaRepository;
   db: Db;
   blobs: BlobStore;
-  identity: IdentityService;
   processor: MediaProcessor;
   translations: TranslationService;
   tasks: BackgroundTasks;
@@ -94,7 +92,11 @@ interface Deps {
  */
 export class MediaService {
   constructor(private readonly d: Deps) {
-    d.tasks.register(MEDIA_TASK, (id) => d.processor.process(id));
+    d.tasks.register(
+      MEDIA_TASK,
+      (id) => d.processor.process(id),
+      (id) => d.processor.fail(id),
+    );
   }
 
   get translations(): TranslationService {
@@ -133,7 +135,9 @@ export class MediaService {
     const stats = await this.d.repo.albumStats(actor.id);
     const out: AlbumOut[] = [];
     for (const a of albums) {
-      const s = a.smart_label ? await this.d.repo.labelStats(actor.id, a.smart_label) : (stats.get(a.id) ?? { count: 0, cover: null });
+      const s = a.smart_label
+        ? await this.d.repo.labelStats(actor.id, a.smart_label)
+        : (stats.get(a.id) ?? { count: 0, cover: null });
       out.push(await this.albumOut(a, s));
     }
     return out;
@@ -143,7 +147,10 @@ export class MediaService {
     return this.albumOut(await this.ownAlbum(actor, id));
   }
 
-  async createAlbum(actor: Actor, input: { name: string; description?: string | null; smartLabel?: string | null }): Promise<AlbumOut> {
+  async createAlbum(
+    actor: Actor,
+    input: { name: string; description?: string | null; smartLabel?: string | null },
+  ): Promise<AlbumOut> {
     requireScope(actor, 'media:write');
     const t = Date.now();
     const row = {
@@ -213,7 +220,15 @@ export class MediaService {
 
   async listImages(
     actor: Actor,
-    f: { album?: string; unfiled?: boolean; label?: string; q?: string; scope: 'mine' | 'shared'; limit: number; offset: number },
+    f: {
+      album?: string;
+      unfiled?: boolean;
+      label?: string;
+      q?: string;
+      scope: 'mine' | 'shared';
+      limit: number;
+      offset: number;
+    },
   ): Promise<{ items: ImageOut[]; total: number }> {
     let filter: Parameters<MediaRepository['listImages']>[0];
     if (f.scope === 'shared') {
@@ -241,7 +256,11 @@ export class MediaService {
     return {
       ...toImageOut(img, labels),
       mine: img.owner_id === actor.id,
-      detections: labels.map((l) => ({ label: l.label, score: Number(l.score), box: l.box ? (JSON.parse(l.box) as Box) : null })),
+      detections: labels.map((l) => ({
+        label: l.label,
+        score: Number(l.score),
+        box: l.box ? (JSON.parse(l.box) as Box) : null,
+      })),
       faces: faces.map(toFaceOut),
       text: text ? toTextOut(text) : null,
     };
@@ -256,7 +275,10 @@ export class MediaService {
     if (input.albumId) {
       const album = await this.ownAlbum(actor, input.albumId);
       if (album.smart_label) {
-        throw badRequest('smart_album_upload', `"${album.name}" is a smart album (photos labelled ${album.smart_label}); upload to an ordinary album`);
+        throw badRequest(
+          'smart_album_upload',
+          `"${album.name}" is a smart album (photos labelled ${album.smart_label}); upload to an ordinary album`,
+        );
       }
     }
     const created: ImageRow[] = [];
@@ -272,7 +294,7 @@ export class MediaService {
     if (created.length === 0) {
       throw new AppError('no_images', 400, 'None of the files is an image that can be stored', { errors });
     }
-    for (const img of created) this.d.tasks.enqueue(MEDIA_TASK, img.id);
+    for (const img of created) await this.d.tasks.enqueue(MEDIA_TASK, img.id, Number(img.updated_at));
     return { items: await this.withLabels(created), errors };
   }
 
@@ -281,7 +303,10 @@ export class MediaService {
     file: UploadedFile,
     input: { albumId?: string; title?: string; description?: string; shared?: boolean },
   ): Promise<ImageRow> {
-    const { info, full, thumb } = await normalizeImage(file.data, this.d.config.imageMaxPixels, { full: FULL_SIDE, thumb: THUMB_SIDE });
+    const { info, full, thumb } = await normalizeImage(file.data, this.d.config.imageMaxPixels, {
+      full: FULL_SIDE,
+      thumb: THUMB_SIDE,
+    });
     const original = createHash('sha256').update(file.data).digest('hex');
     const a = await this.d.blobs.put(full, { contentType: 'image/jpeg' });
     const b = await this.d.blobs.put(thumb, { contentType: 'image/jpeg' });
@@ -360,11 +385,18 @@ export class MediaService {
   async reprocess(actor: Actor, id: string): Promise<ImageOut> {
     requireScope(actor, 'media:write');
     const img = await this.ownImage(actor, id);
-    if (img.status === 'pending' || img.status === 'processing') throw new AppError('already_processing', 409, 'The photo is being analysed');
-    await this.d.repo.updateImage(img.id, { status: 'pending', status_error: null, updated_at: Date.now() });
-    this.d.tasks.enqueue(MEDIA_TASK, img.id);
+    if (img.status === 'pending' || img.status === 'processing')
+      throw new AppError('already_processing', 409, 'The photo is being analysed');
+    const t = Date.now();
+    await this.d.repo.updateImage(img.id, { status: 'pending', status_error: null, updated_at: t });
+    await this.d.tasks.enqueue(MEDIA_TASK, img.id, t);
     const fresh = (await this.d.repo.findImage(img.id))!;
     return toImageOut(fresh, await this.d.repo.listLabelsOfImages([img.id]));
+  }
+
+  async people(_actor: Actor, q: string | undefined) {
+    const rows = await this.d.repo.searchPeople(q, 20);
+    return rows.map((r) => ({ id: r.id, username: r.username, fullName: r.full_name }));
   }
 
   async labels(actor: Actor): Promise<{ label: string; count: number }[]> {
@@ -379,13 +411,16 @@ export class MediaService {
     await this.ownImage(actor, imageId);
     const face = await this.d.repo.findFace(imageId, faceId);
     if (!face) throw notFound('Face');
-    if (userId) {
-      await this.d.identity.getUser(SYSTEM_ACTOR, userId).catch((err: unknown) => {
-        if (err instanceof AppError && err.status === 404) throw badRequest('unknown_user', 'No such user');
-        throw err;
-      });
+    // Only people who allow face recognition can be named, by a model or by hand.
+    if (userId && !(await this.d.repo.findPerson(userId))) {
+      throw badRequest('unknown_user', 'No such person among those who allow face recognition');
     }
-    await this.d.repo.updateFace(face.id, { user_id: userId, source: 'manual', distance: null, updated_at: Date.now() });
+    await this.d.repo.updateFace(face.id, {
+      user_id: userId,
+      source: 'manual',
+      distance: null,
+      updated_at: Date.now(),
+    });
     const view = (await this.d.repo.listFaces(imageId)).find((f) => f.id === face.id)!;
     return toFaceOut(view);
   }
@@ -408,7 +443,13 @@ export class MediaService {
     return toTextOut((await this.d.repo.findText(img.id))!);
   }
 
-  async translateImage(actor: Actor, id: string, field: 'description' | 'text', from: string, to: string): Promise<TranslationResult> {
+  async translateImage(
+    actor: Actor,
+    id: string,
+    field: 'description' | 'text',
+    from: string,
+    to: string,
+  ): Promise<TranslationResult> {
     const img = await this.visibleImage(actor, id);
     let source: string;
     if (field === 'description') {
@@ -427,10 +468,10 @@ export class MediaService {
     return this.d.translations.translate(text, from, to);
   }
 
-  /** Photos left pending by a stopped process are analysed now. */
+  /** Photos left unanalysed by a stopped process are queued again. */
   async resume(): Promise<number> {
-    const ids = await this.d.repo.listUnprocessedImageIds();
-    for (const { id } of ids) this.d.tasks.enqueue(MEDIA_TASK, id);
-    return ids.length;
+    const rows = await this.d.repo.listUnprocessedImages();
+    for (const r of rows) await this.d.tasks.enqueue(MEDIA_TASK, r.id, Number(r.updated_at));
+    return rows.length;
   }
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngBomb } from '../../platform/image-fixtures.ts';
+import type { QueueWorker } from '../../platform/queue/index.ts';
 import { createTestApp, type TestApp } from '../../test/app.ts';
 import { buildUser, loginAs, type Session, signedIn } from '../../test/factories.ts';
 import { renderTextImage } from '../../vision/ocr-fixtures.ts';
@@ -16,31 +17,48 @@ const SPANISH = ['El niño come una manzana roja.', 'La biblioteca abre a las nu
 const ENGLISH = ['The quick brown fox jumps over the lazy dog.', 'Reading is a school for life.'];
 
 let t: TestApp;
+let workers: QueueWorker | undefined;
 
 beforeAll(async () => {
   // One vision worker for the file: models load once. Apertium is installed on the test machines.
   t = await createTestApp({ env: { WORKERS: '1', TRANSLATE_PROVIDER: 'apertium' } });
   await t.ctx.vision.start();
+  workers = await t.ctx.background.start();
 });
 afterAll(async () => {
+  await workers?.close();
   await t?.close();
 });
 
 type Json = Record<string, any>;
 
 const call = (s: Session, method: string, url: string, payload?: unknown) =>
-  t.app.inject({ method: method as 'GET', url: `/api/v1${url}`, headers: s.headers, ...(payload !== undefined && { payload: payload as Json }) });
+  t.app.inject({
+    method: method as 'GET',
+    url: `/api/v1${url}`,
+    headers: s.headers,
+    ...(payload !== undefined && { payload: payload as Json }),
+  });
 
-async function upload(
-  s: Session,
-  files: { filename: string; data: Buffer }[],
-  fields: Record<string, string> = {},
-) {
-  const m = multipartBody(files.map((f) => ({ field: 'photos', ...f })), fields);
-  return t.app.inject({ method: 'POST', url: '/api/v1/images', headers: { ...s.headers, ...m.headers }, payload: m.payload });
+async function upload(s: Session, files: { filename: string; data: Buffer }[], fields: Record<string, string> = {}) {
+  const m = multipartBody(
+    files.map((f) => ({ field: 'photos', ...f })),
+    fields,
+  );
+  return t.app.inject({
+    method: 'POST',
+    url: '/api/v1/images',
+    headers: { ...s.headers, ...m.headers },
+    payload: m.payload,
+  });
 }
 
-async function uploadOne(s: Session, filename: string, data: Buffer, fields: Record<string, string> = {}): Promise<Json> {
+async function uploadOne(
+  s: Session,
+  filename: string,
+  data: Buffer,
+  fields: Record<string, string> = {},
+): Promise<Json> {
   const res = await upload(s, [{ filename, data }], fields);
   expect(res.statusCode, res.body).toBe(201);
   return res.json().items[0] as Json;
@@ -51,7 +69,7 @@ async function processed(s: Session, id: string): Promise<Json> {
   await t.ctx.background.idle();
   const res = await call(s, 'GET', `/images/${id}`);
   expect(res.statusCode, res.body).toBe(200);
-  return res.json() as Json;
+  return res.json<Json>();
 }
 
 describe('albums', () => {
@@ -112,7 +130,9 @@ describe('upload and labels', () => {
     expect(smart.smartLabel).toBe('laptop');
     expect(smart.imageCount).toBe(1);
     expect((await call(me, 'GET', `/images?album=${smart.id}`)).json().items[0].id).toBe(img.id);
-    const intoSmart = await upload(me, [{ filename: 'x.jpg', data: photo('scenes/with_computer.jpg') }], { albumId: smart.id });
+    const intoSmart = await upload(me, [{ filename: 'x.jpg', data: photo('scenes/with_computer.jpg') }], {
+      albumId: smart.id,
+    });
     expect(intoSmart.statusCode).toBe(400);
     expect(intoSmart.json().code).toBe('smart_album_upload');
 
@@ -120,7 +140,7 @@ describe('upload and labels', () => {
     expect(thumb.statusCode).toBe(200);
     expect(thumb.headers['content-type']).toBe('image/jpeg');
     const meta = await sharp(thumb.rawPayload).metadata();
-    expect(Math.max(meta.width!, meta.height!)).toBeLessThanOrEqual(384);
+    expect(Math.max(meta.width, meta.height)).toBeLessThanOrEqual(384);
 
     // Each model run of the album pipeline is in the ledger, tied to the stored image.
     const ledger = (await call(me, 'GET', `/predictions?source=album&input_sha256=${img.sha256}`)).json();
@@ -156,7 +176,12 @@ describe('upload and labels', () => {
     expect(allBad.json()).toMatchObject({ code: 'no_images' });
     expect(allBad.json().errors).toHaveLength(2);
     const fieldsOnly = multipartBody([], { title: 'x' });
-    const none = await t.app.inject({ method: 'POST', url: '/api/v1/images', headers: { ...me.headers, ...fieldsOnly.headers }, payload: fieldsOnly.payload });
+    const none = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/images',
+      headers: { ...me.headers, ...fieldsOnly.headers },
+      payload: fieldsOnly.payload,
+    });
     expect(none.statusCode).toBe(400);
     expect(none.json().code).toBe('file_required');
     // A body cut off or sent with another boundary is the client's mistake, not a crash.
@@ -217,14 +242,18 @@ describe('people in a photo', () => {
     const again = await processed(me, img.id);
     expect(again.faces).toHaveLength(2);
     expect(again.faces.find((f: Json) => f.id === kitFace.id)).toMatchObject({ userId: null, source: 'manual' });
-    expect(again.faces.filter((f: Json) => f.source === 'auto').map((f: Json) => people[f.userId])).toEqual(['rose_leslie']);
+    expect(again.faces.filter((f: Json) => f.source === 'auto').map((f: Json) => people[f.userId])).toEqual([
+      'rose_leslie',
+    ]);
   });
 });
 
 describe('text and translation', () => {
   it('extracts the exact text of generated Spanish (on upload) and English (on demand) pages', async () => {
     const me = await signedIn(t.app, t.ctx, 'student');
-    const es = await uploadOne(me, 'hoja.png', await renderTextImage(SPANISH), { description: 'A red apple on the table.' });
+    const es = await uploadOne(me, 'hoja.png', await renderTextImage(SPANISH), {
+      description: 'A red apple on the table.',
+    });
     const esDetail = await processed(me, es.id);
     expect(esDetail.looksLikeDocument).toBe(true);
     expect(esDetail.text).toMatchObject({ text: SPANISH.join('\n'), origin: 'auto', lang: 'spa+eng' });
@@ -265,7 +294,12 @@ describe('text and translation', () => {
     const me = await signedIn(t.app, t.ctx, 'student');
     const info = (await call(me, 'GET', '/translation')).json();
     expect(info).toMatchObject({ provider: 'apertium', configured: true, available: true });
-    expect(info.pairs).toEqual(expect.arrayContaining([{ from: 'es', to: 'en' }, { from: 'en', to: 'es' }]));
+    expect(info.pairs).toEqual(
+      expect.arrayContaining([
+        { from: 'es', to: 'en' },
+        { from: 'en', to: 'es' },
+      ]),
+    );
 
     const ok = await call(me, 'POST', '/translations', { text: 'Mi perro lee un libro.', from: 'es', to: 'en' });
     expect(ok.json()).toMatchObject({ text: 'My dog reads a book.', cached: false });
@@ -329,7 +363,9 @@ describe('privacy and organisation', () => {
     }
     expect((await call(bob, 'GET', '/images')).json().total).toBe(0);
     expect((await call(bob, 'GET', '/albums')).json()).toEqual([]);
-    const into = await upload(bob, [{ filename: 'b.jpg', data: photo('scenes/coco-image2.jpg') }], { albumId: album.id });
+    const into = await upload(bob, [{ filename: 'b.jpg', data: photo('scenes/coco-image2.jpg') }], {
+      albumId: album.id,
+    });
     expect(into.statusCode).toBe(404);
     const bobImg = await uploadOne(bob, 'b.jpg', photo('scenes/coco-image2.jpg'));
     expect((await call(bob, 'PATCH', `/images/${bobImg.id}`, { albumId: album.id })).statusCode).toBe(404);
@@ -353,7 +389,10 @@ describe('privacy and organisation', () => {
     const one = await uploadOne(me, 'one.jpg', photo('scenes/coco-image1.jpg'), { albumId: a.id });
     const two = await uploadOne(me, 'two.jpg', photo('scenes/coco-image2.jpg'), { albumId: a.id });
 
-    expect((await call(me, 'PATCH', `/images/${one.id}`, { albumId: b.id, title: 'Moved' })).json()).toMatchObject({ albumId: b.id, title: 'Moved' });
+    expect((await call(me, 'PATCH', `/images/${one.id}`, { albumId: b.id, title: 'Moved' })).json()).toMatchObject({
+      albumId: b.id,
+      title: 'Moved',
+    });
     expect((await call(me, 'GET', `/images?album=${b.id}`)).json().items.map((i: Json) => i.id)).toEqual([one.id]);
     expect((await call(me, 'GET', `/images?album=${a.id}`)).json().items.map((i: Json) => i.id)).toEqual([two.id]);
     const albums = (await call(me, 'GET', '/albums')).json();

@@ -28,15 +28,20 @@ export class FileBlobStore implements BlobStore {
     const file = this.pathOf(id);
     const tmp = `${file}.part`;
     const meter = new Metered(opts.maxBytes);
+    let sink: fs.WriteStream | undefined;
     try {
       await fsp.mkdir(path.dirname(file), { recursive: true });
       const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-      await pipeline(source, meter, fs.createWriteStream(tmp));
+      sink = fs.createWriteStream(tmp);
+      await pipeline(source, meter, sink);
       const info: BlobInfo = { id, size: meter.bytesSeen, contentType: opts.contentType, sha256: meter.digest() };
       await fsp.writeFile(`${file}.json`, JSON.stringify(info));
       await fsp.rename(tmp, file);
       return info;
     } catch (err) {
+      // A write stream destroyed before its file finished opening still creates the file once
+      // the open completes, so wait for it to close before removing the partial upload.
+      if (sink && !sink.closed) await new Promise((resolve) => sink!.once('close', resolve));
       await fsp.rm(tmp, { force: true }).catch(() => {});
       await fsp.rm(`${file}.json`, { force: true }).catch(() => {});
       throw storeFailure('file', 'put', err);

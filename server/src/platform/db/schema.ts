@@ -8,7 +8,8 @@ import type { MediaTables } from './tables/media.ts';
 
 /** The whole SQL schema as Kysely sees it: one interface per domain, composed here. */
 export interface Database
-  extends IdentityTables,
+  extends
+    IdentityTables,
     AcademicsTables,
     LoadtestTables,
     GradesTables,

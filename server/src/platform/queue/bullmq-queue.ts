@@ -184,9 +184,7 @@ export class BullmqQueue implements JobQueue {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled(
-      [...this.workers.values()].map((close) => close()),
-    );
+    await Promise.allSettled([...this.workers.values()].map((close) => close()));
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     this.connection.disconnect();
   }

@@ -9,7 +9,11 @@ import { BullmqQueue } from './bullmq-queue.ts';
 import { MemoryQueue } from './memory-queue.ts';
 import { backoffDelay, type JobQueue, PermanentJobError, type RunningJob } from './queue.ts';
 
-const redisUp = await new Redis(REDIS_TEST_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+const redisUp = await new Redis(REDIS_TEST_URL, {
+  lazyConnect: true,
+  maxRetriesPerRequest: 0,
+  retryStrategy: () => null,
+})
   .connect()
   .then(
     () => true,
@@ -237,7 +241,7 @@ describe.skipIf(!redisUp && !IN_CI)('job queue [bullmq] across processes', () =>
     );
     children.push(child);
     const lines: string[] = [];
-    createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
+    createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
     return { child, lines };
   }
 
@@ -247,7 +251,11 @@ describe.skipIf(!redisUp && !IN_CI)('job queue [bullmq] across processes', () =>
     const fixture = startFixture(prefix, 'video');
     await until('fixture ready', () => fixture.lines.includes('ready'), 30_000);
     const id = await q.add('video', { n: 1 }, { jobId: 'capture-kill' });
-    await until('claimed by the fixture', () => fixture.lines.some((l) => l.startsWith('claimed capture-kill')), 30_000);
+    await until(
+      'claimed by the fixture',
+      () => fixture.lines.some((l) => l.startsWith('claimed capture-kill')),
+      30_000,
+    );
     fixture.child.kill('SIGKILL');
     await new Promise((r) => fixture.child.once('exit', r));
 

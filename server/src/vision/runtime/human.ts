@@ -150,7 +150,10 @@ export class HumanRuntime {
       input = tf.slice3d(img.tensor, [oy, ox, 0], [rh, rw, 3]);
     }
     try {
-      const r = await human.detect(input, { ...NOTHING, ...config });
+      // human merges each call's config into its own and keeps it, so every part is set each
+      // time: what a task does not name is switched off, not left as the last task had it.
+      const merged: Partial<Config> = { ...NOTHING, ...config, face: { ...NOTHING.face, ...config.face } };
+      const r = await human.detect(input, merged);
       if (r.error) throw new Error(`human: ${r.error}`);
       const toBox = (b: [number, number, number, number]): Box => [
         (b[0] + ox) * s,

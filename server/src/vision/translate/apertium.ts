@@ -12,13 +12,7 @@ export interface ApertiumOptions {
 }
 
 /** Runs `bin args` with `input` on stdin; output is capped so a runaway process cannot fill memory. */
-function run(
-  bin: string,
-  args: string[],
-  input: string,
-  timeoutMs: number,
-  maxOutputBytes: number,
-): Promise<string> {
+function run(bin: string, args: string[], input: string, timeoutMs: number, maxOutputBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -55,7 +49,10 @@ function run(
     child.on('close', (code) =>
       finish(() => {
         if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
-        else reject(new AppError('translation_failed', 502, `apertium failed: ${err.trim().split('\n')[0] || `exit ${code}`}`));
+        else
+          reject(
+            new AppError('translation_failed', 502, `apertium failed: ${err.trim().split('\n')[0] || `exit ${code}`}`),
+          );
       }),
     );
     // A closed stdin (the process died early) must not crash the server.

@@ -1,4 +1,4 @@
-import type { TranslateClient } from '@aws-sdk/client-translate';
+import type * as TranslateSdk from '@aws-sdk/client-translate';
 import { AppError } from '../../platform/errors.ts';
 import type { LanguagePair, TranslationProvider } from './provider.ts';
 
@@ -13,7 +13,7 @@ export interface AwsTranslateOptions {
  */
 export class AwsTranslateProvider implements TranslationProvider {
   readonly name = 'aws' as const;
-  private client: Promise<{ client: TranslateClient; sdk: typeof import('@aws-sdk/client-translate') }> | undefined;
+  private client: Promise<{ client: TranslateSdk.TranslateClient; sdk: typeof TranslateSdk }> | undefined;
   private cachedPairs: LanguagePair[] | undefined;
 
   constructor(private readonly opts: AwsTranslateOptions) {}
@@ -29,7 +29,11 @@ export class AwsTranslateProvider implements TranslationProvider {
   private failure(err: unknown): AppError {
     const e = err as { name?: string; message?: string };
     if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-      return new AppError('translation_timeout', 504, `Amazon Translate did not answer within ${this.opts.timeoutMs} ms`);
+      return new AppError(
+        'translation_timeout',
+        504,
+        `Amazon Translate did not answer within ${this.opts.timeoutMs} ms`,
+      );
     }
     if (e.name === 'UnsupportedLanguagePairException' || e.name === 'DetectedLanguageLowConfidenceException') {
       return new AppError('unsupported_language_pair', 400, e.message ?? 'Amazon Translate cannot translate this pair');

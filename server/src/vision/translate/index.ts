@@ -50,16 +50,22 @@ export class Translator {
     if (text.trim() === '') throw new AppError('empty_text', 400, 'There is no text to translate');
     const length = [...text].length;
     if (length > this.maxChars) {
-      throw new AppError('text_too_long', 413, `The text has ${length} characters; at most ${this.maxChars} can be translated at once`, {
-        length,
-        maxChars: this.maxChars,
-      });
+      throw new AppError(
+        'text_too_long',
+        413,
+        `The text has ${length} characters; at most ${this.maxChars} can be translated at once`,
+        {
+          length,
+          maxChars: this.maxChars,
+        },
+      );
     }
     for (const [field, code] of [
       ['from', from],
       ['to', to],
     ] as const) {
-      if (!LANGUAGE_CODE.test(code)) throw new AppError('invalid_language', 400, `${field}: "${code}" is not a language code such as es or en`);
+      if (!LANGUAGE_CODE.test(code))
+        throw new AppError('invalid_language', 400, `${field}: "${code}" is not a language code such as es or en`);
     }
     if (from === to) throw new AppError('same_language', 400, 'The source and target languages are the same');
   }
@@ -68,10 +74,15 @@ export class Translator {
     this.validate(text, from, to);
     const pairs = await this.provider.pairs();
     if (!pairs.some((p) => p.from === from && p.to === to)) {
-      throw new AppError('unsupported_language_pair', 400, `${this.provider.name} cannot translate from ${from} to ${to}`, {
-        provider: this.provider.name,
-        pairs,
-      });
+      throw new AppError(
+        'unsupported_language_pair',
+        400,
+        `${this.provider.name} cannot translate from ${from} to ${to}`,
+        {
+          provider: this.provider.name,
+          pairs,
+        },
+      );
     }
     return this.provider.translate(text, from, to);
   }
@@ -84,7 +95,11 @@ export function createTranslator(config: Config): Translator {
       case 'apertium':
         return new ApertiumProvider({ bin: t.apertiumBin, timeoutMs: t.timeoutMs });
       case 'libretranslate':
-        return new LibreTranslateProvider({ url: t.libreTranslateUrl!, apiKey: t.libreTranslateApiKey, timeoutMs: t.timeoutMs });
+        return new LibreTranslateProvider({
+          url: t.libreTranslateUrl!,
+          apiKey: t.libreTranslateApiKey,
+          timeoutMs: t.timeoutMs,
+        });
       case 'aws':
         return new AwsTranslateProvider({ region: t.awsRegion!, timeoutMs: t.timeoutMs });
       case 'none':

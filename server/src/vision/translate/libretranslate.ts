@@ -51,9 +51,16 @@ export class LibreTranslateProvider implements TranslationProvider {
     const r = await this.call<{ translatedText?: unknown }>('/translate', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ q: text, source: from, target: to, format: 'text', ...(this.opts.apiKey && { api_key: this.opts.apiKey }) }),
+      body: JSON.stringify({
+        q: text,
+        source: from,
+        target: to,
+        format: 'text',
+        ...(this.opts.apiKey && { api_key: this.opts.apiKey }),
+      }),
     });
-    if (typeof r.translatedText !== 'string') throw new AppError('translation_failed', 502, 'LibreTranslate sent no text');
+    if (typeof r.translatedText !== 'string')
+      throw new AppError('translation_failed', 502, 'LibreTranslate sent no text');
     return r.translatedText;
   }
 }

@@ -129,7 +129,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addUniqueConstraint('attendance_session_student_uq', ['session_id', 'student_id'])
     .execute();
-  await db.schema.createIndex('attendance_offering_idx').on('attendance').columns(['offering_id', 'student_id']).execute();
+  await db.schema
+    .createIndex('attendance_offering_idx')
+    .on('attendance')
+    .columns(['offering_id', 'student_id'])
+    .execute();
   await db.schema.createIndex('attendance_student_idx').on('attendance').column('student_id').execute();
 
   await db.schema

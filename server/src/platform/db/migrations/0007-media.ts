@@ -57,7 +57,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('prediction_id', 'varchar(26)')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('image_labels_owner_label_idx').on('image_labels').columns(['owner_id', 'label']).execute();
+  await db.schema
+    .createIndex('image_labels_owner_label_idx')
+    .on('image_labels')
+    .columns(['owner_id', 'label'])
+    .execute();
   await db.schema.createIndex('image_labels_image_idx').on('image_labels').column('image_id').execute();
 
   await db.schema
@@ -76,7 +80,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('image_faces_image_idx').on('image_faces').column('image_id').execute();
-  await db.schema.createIndex('image_faces_owner_user_idx').on('image_faces').columns(['owner_id', 'user_id']).execute();
+  await db.schema
+    .createIndex('image_faces_owner_user_idx')
+    .on('image_faces')
+    .columns(['owner_id', 'user_id'])
+    .execute();
 
   await db.schema
     .createTable('image_texts')

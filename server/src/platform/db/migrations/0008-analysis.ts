@@ -28,7 +28,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('started_at', 'bigint')
     .addColumn('finished_at', 'bigint')
     .execute();
-  await db.schema.createIndex('analysis_jobs_user_idx').on('analysis_jobs').columns(['user_id', 'created_at']).execute();
+  await db.schema
+    .createIndex('analysis_jobs_user_idx')
+    .on('analysis_jobs')
+    .columns(['user_id', 'created_at'])
+    .execute();
   await db.schema.createIndex('analysis_jobs_status_idx').on('analysis_jobs').column('status').execute();
 
   await db.schema
@@ -45,7 +49,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('error', 'varchar(1000)')
     .addColumn('prediction_id', 'varchar(26)')
     .execute();
-  await db.schema.createIndex('analysis_inputs_job_idx').on('analysis_inputs').columns(['job_id', 'position']).execute();
+  await db.schema
+    .createIndex('analysis_inputs_job_idx')
+    .on('analysis_inputs')
+    .columns(['job_id', 'position'])
+    .execute();
 
   await db.schema
     .createTable('predictions')
@@ -64,11 +72,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('duration_ms', 'double precision', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('predictions_created_idx').on('predictions').columns(['created_at', 'id']).execute();
-  await db.schema
-    .createIndex('predictions_user_idx')
-    .on('predictions')
-    .columns(['user_id', 'created_at'])
-    .execute();
+  await db.schema.createIndex('predictions_user_idx').on('predictions').columns(['user_id', 'created_at']).execute();
   await db.schema.createIndex('predictions_model_idx').on('predictions').columns(['model', 'created_at']).execute();
   await db.schema.createIndex('predictions_input_idx').on('predictions').column('input_sha256').execute();
   await db.schema.createIndex('predictions_job_idx').on('predictions').column('job_id').execute();
