@@ -12,6 +12,10 @@ import {
   IconChartHistogram,
   IconNotebook,
   IconCertificate,
+  IconPhoto,
+  IconTags,
+  IconFlask,
+  IconListDetails,
   type Icon,
 } from '@tabler/icons-react';
 import type { ReactNode } from 'react';
@@ -31,6 +35,11 @@ import { TokensPage } from '../features/identity/tokens-page.tsx';
 import { UsersPage } from '../features/identity/users-page.tsx';
 import { LoadtestRunPage } from '../features/loadtests/loadtest-run-page.tsx';
 import { LoadtestsPage } from '../features/loadtests/loadtests-page.tsx';
+import { JobPage } from '../features/analysis/job-page.tsx';
+import { LabPage } from '../features/analysis/lab-page.tsx';
+import { LedgerPage } from '../features/analysis/ledger-page.tsx';
+import { LabelsPage } from '../features/media/labels-page.tsx';
+import { PhotosPage } from '../features/media/photos-page.tsx';
 
 export type { Role };
 
@@ -161,4 +170,37 @@ export const pages: PageDef[] = [
     group: 'Learning',
   },
   { path: '/profile', label: 'Profile', icon: IconUserCircle, roles: everyone, element: <ProfilePage />, nav: false },
+  {
+    path: '/albums',
+    label: 'Photos',
+    icon: IconPhoto,
+    roles: everyone,
+    element: <PhotosPage />,
+    group: 'Photos & lab',
+  },
+  {
+    path: '/albums/labels',
+    label: 'Labels',
+    icon: IconTags,
+    roles: everyone,
+    element: <LabelsPage />,
+    group: 'Photos & lab',
+  },
+  {
+    path: '/lab',
+    label: 'Analysis lab',
+    icon: IconFlask,
+    roles: everyone,
+    element: <LabPage />,
+    group: 'Photos & lab',
+  },
+  { path: '/lab/jobs/:id', label: 'Analysis', icon: IconFlask, roles: everyone, element: <JobPage />, nav: false },
+  {
+    path: '/lab/ledger',
+    label: 'Prediction ledger',
+    icon: IconListDetails,
+    roles: everyone,
+    element: <LedgerPage />,
+    group: 'Photos & lab',
+  },
 ];

@@ -317,6 +317,28 @@ describeEachDialect('grade writer and analytics', (dialect) => {
     ]);
   });
 
+  it('walks past many high single grades to students with better averages', async () => {
+    // 500 students with a 100 and a 50 (average 75) rank below three with a single 90: the walk
+    // must page through every 100 before it may stop.
+    const y = 2041;
+    const rows: GradeInput[] = [];
+    for (let i = 0; i < 500; i++) {
+      const code = `W${String(i).padStart(4, '0')}`;
+      rows.push(grade({ year: y, student_code: code, course_code: 'W1', score: 100 }));
+      rows.push(grade({ year: y, student_code: code, course_code: 'W2', score: 50 }));
+    }
+    for (const code of ['Z1', 'Z2', 'Z3']) rows.push(grade({ year: y, student_code: code, course_code: 'W3', score: 90 }));
+    await grades.append(ADMIN, rows.slice(0, 1000), 'ui');
+    await grades.append(ADMIN, rows.slice(1000), 'ui');
+    const top = await grades.topStudents(ADMIN, { year: y }, 4);
+    expect(top.map((t) => [t.studentCode, t.average])).toEqual([
+      ['Z1', 90],
+      ['Z2', 90],
+      ['Z3', 90],
+      ['W0000', 75],
+    ]);
+  });
+
   it('rejects a bad request whole, and stores nothing of it', async () => {
     const before = await grades.total(ADMIN, {});
     const bad = [grade({ student_code: 'OK1' }), grade({ score: 99.999 }), grade({ semester: 3 as 1 })];

@@ -244,26 +244,39 @@ export class GradesRepository {
     }
   }
 
-  async findUserIdsByStudentCodes(codes: readonly string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    for (const part of chunks(codes)) {
-      const rows = await this.db
+  /**
+   * Users by student code and courses by code, in one round trip per chunk: on a networked
+   * database every round trip of the commit adds to every request's wait.
+   */
+  async findLinks(
+    studentCodes: readonly string[],
+    courseCodes: readonly string[],
+  ): Promise<{ users: Map<string, string>; courses: Map<string, string> }> {
+    const users = new Map<string, string>();
+    const courses = new Map<string, string>();
+    const parts = chunks(studentCodes, 1000);
+    if (parts.length === 0) parts.push([]);
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
+      const wantCourses = i === 0 && courseCodes.length > 0;
+      if (part.length === 0 && !wantCourses) continue;
+      const userQuery = this.db
         .selectFrom('users')
-        .select(['id', 'student_code'])
-        .where('student_code', 'in', part)
-        .execute();
-      for (const r of rows) out.set(r.student_code!, r.id);
+        .select([sql<string>`'u'`.as('kind'), sql<string>`student_code`.as('code'), 'id'])
+        .where('student_code', 'in', part.length ? part : ['']);
+      const rows = wantCourses
+        ? await userQuery
+            .unionAll(
+              this.db
+                .selectFrom('courses')
+                .select([sql<string>`'c'`.as('kind'), sql<string>`code`.as('code'), 'id'])
+                .where('code', 'in', courseCodes),
+            )
+            .execute()
+        : await userQuery.execute();
+      for (const r of rows) (r.kind === 'u' ? users : courses).set(r.code, r.id);
     }
-    return out;
-  }
-
-  async findCourseIdsByCodes(codes: readonly string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    for (const part of chunks(codes)) {
-      const rows = await this.db.selectFrom('courses').select(['id', 'code']).where('code', 'in', part).execute();
-      for (const r of rows) out.set(r.code, r.id);
-    }
-    return out;
+    return { users, courses };
   }
 
   // ---- analytics -----------------------------------------------------------------------------
@@ -332,6 +345,21 @@ export class GradesRepository {
         );
     }
     return q.orderBy('score_x100', 'desc').orderBy('student_code', 'asc').limit(limit).execute();
+  }
+
+  /** Sum and count of each student's effective grades in scope. */
+  async totalsOfStudents(codes: readonly string[], f: GroupFilter): Promise<{ student_code: string; sum: number; n: number }[]> {
+    const out: { student_code: string; sum: number; n: number }[] = [];
+    for (const part of chunks(codes)) {
+      let q = this.db
+        .selectFrom('grade_effective')
+        .select(['student_code', (eb) => eb.fn.sum<number>('score_x100').as('sum'), (eb) => eb.fn.countAll<number>().as('n')])
+        .where('student_code', 'in', part);
+      if (f.year !== undefined) q = q.where('year', '=', f.year);
+      if (f.semester !== undefined) q = q.where('semester', '=', f.semester);
+      for (const r of await q.groupBy('student_code').execute()) out.push({ student_code: r.student_code, sum: num(r.sum), n: num(r.n) });
+    }
+    return out;
   }
 
   async scoresOfStudents(codes: readonly string[], f: GroupFilter): Promise<CandidateScoreRow[]> {

@@ -33,8 +33,10 @@ export class KyselyCommitter {
     const fresh: PreparedGrade[] = [];
     units.forEach((u, ui) => u.grades.forEach((g, gi) => firsts[ui][gi] && fresh.push(g)));
 
-    const users = await repo.findUserIdsByStudentCodes(unique(fresh.map((g) => g.studentCode)));
-    const courses = await repo.findCourseIdsByCodes(unique(fresh.map((g) => g.courseCode)));
+    const { users, courses } = await repo.findLinks(
+      unique(fresh.map((g) => g.studentCode)),
+      unique(fresh.map((g) => g.courseCode)),
+    );
     const link = (g: PreparedGrade) => ({
       studentId: users.get(g.studentCode) ?? null,
       courseId: courses.get(g.courseCode) ?? null,
@@ -135,8 +137,11 @@ export class KyselyCommitter {
         bucketRows.push({ course_code: d.course, year: d.year, semester: d.semester, bucket, students: n });
       }
     }
-    await repo.addGroupDeltas(groupRows);
-    await repo.addBucketDeltas(bucketRows);
+    // One lock order for every process: concurrent writers queue on these rows instead of deadlocking.
+    const order = (a: { course_code: string; year: number; semester: number }, b: typeof a) =>
+      a.course_code < b.course_code ? -1 : a.course_code > b.course_code ? 1 : a.year - b.year || a.semester - b.semester;
+    await repo.addGroupDeltas(groupRows.sort(order));
+    await repo.addBucketDeltas(bucketRows.sort((a, b) => order(a, b) || a.bucket - b.bucket));
     return { units: results, summary: deltas.summary() };
   }
 }

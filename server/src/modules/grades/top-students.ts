@@ -10,7 +10,6 @@ export interface TopStudent {
 interface Candidate {
   code: string;
   name: string;
-  nameRecordId: string;
   sum: number;
   n: number;
 }
@@ -46,26 +45,8 @@ export async function topStudents(repo: GradesRepository, f: GroupFilter, limit:
     if (page.length === 0) break;
     const fresh = [...new Set(page.map((r) => r.student_code).filter((c) => !seen.has(c)))];
     const stats = new Map<string, Candidate>();
-    for (const row of fresh.length ? await repo.scoresOfStudents(fresh, f) : []) {
-      const c = stats.get(row.student_code);
-      const score = Number(row.score_x100);
-      if (!c) {
-        stats.set(row.student_code, {
-          code: row.student_code,
-          name: row.student_name,
-          nameRecordId: row.record_id,
-          sum: score,
-          n: 1,
-        });
-      } else {
-        c.sum += score;
-        c.n++;
-        // The name of the latest record, as the student is known now.
-        if (row.record_id > c.nameRecordId) {
-          c.name = row.student_name;
-          c.nameRecordId = row.record_id;
-        }
-      }
+    for (const t of fresh.length ? await repo.totalsOfStudents(fresh, f) : []) {
+      stats.set(t.student_code, { code: t.student_code, name: '', sum: t.sum, n: t.n });
     }
     for (const row of page) {
       const score = Number(row.score_x100);
@@ -89,9 +70,15 @@ export async function topStudents(repo: GradesRepository, f: GroupFilter, limit:
     after = page[page.length - 1];
     size = Math.min(MAX_PAGE, size * 2);
   }
+  // Names only for the winners: the name of each one's latest record, as the student is known now.
+  const latest = new Map<string, { name: string; recordId: string }>();
+  for (const row of best.length ? await repo.scoresOfStudents(best.map((c) => c.code), f) : []) {
+    const l = latest.get(row.student_code);
+    if (!l || row.record_id > l.recordId) latest.set(row.student_code, { name: row.student_name, recordId: row.record_id });
+  }
   return best.map((c) => ({
     studentCode: c.code,
-    studentName: c.name,
+    studentName: latest.get(c.code)?.name ?? '',
     average: Math.round(c.sum / c.n) / 100,
   }));
 }
