@@ -118,15 +118,17 @@ describe('albums and the analysis lab', () => {
     await expect.poll(() => page.getByTestId('param-minConfidence').inputValue()).toBe('0.25');
     await page.getByTestId('param-minConfidence').fill('0.3');
     await page.getByTestId('lab-files').setInputFiles([path.join(SCENES, 'with_computer.jpg')]);
+    await docScreenshot(page, path.join(ROOT, 'docs/screenshots/analysis-lab.png'));
     await page.getByTestId('run-analysis').click();
     await page.waitForURL(/\/lab\/jobs\/[0-9a-z]{26}$/);
     const jobId = new URL(page.url()).pathname.split('/').pop()!;
     await expect.poll(() => page.getByTestId('job-status').first().innerText(), { timeout: 90_000 }).toBe('done');
     await expect.poll(() => page.getByTestId('job-progress').innerText()).toContain('1 of 1 processed');
+    await page.getByTestId('job-result').locator('img').waitFor();
+    await docScreenshot(page, path.join(ROOT, 'docs/screenshots/analysis-job.png'));
     await page.getByTestId('job-result').getByText('JSON').click();
     const json = await page.getByTestId('json-output').innerText();
     expect(json).toContain('"laptop"');
-    await docScreenshot(page, path.join(ROOT, 'docs/screenshots/analysis-job.png'));
 
     await page.goto(`${aula.url}/lab/ledger`);
     const row = page.getByRole('row').filter({ hasText: 'objects@' }).filter({ hasText: 'lab' });

@@ -41,7 +41,7 @@ export class FileBlobStore implements BlobStore {
     } catch (err) {
       // A write stream destroyed before its file finished opening still creates the file once
       // the open completes, so wait for it to close before removing the partial upload.
-      if (sink && !sink.closed) await new Promise((resolve) => sink!.once('close', resolve));
+      if (sink && !sink.closed) await new Promise<void>((resolve) => sink!.once('close', () => resolve()));
       await fsp.rm(tmp, { force: true }).catch(() => {});
       await fsp.rm(`${file}.json`, { force: true }).catch(() => {});
       throw storeFailure('file', 'put', err);

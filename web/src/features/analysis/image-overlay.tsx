@@ -94,7 +94,7 @@ export function ImageOverlay({ src, alt, width, height, shapes, maxHeight = 520,
     <MBox
       pos="relative"
       display="inline-block"
-      style={{ lineHeight: 0, maxWidth: '100%', ...style }}
+      style={{ lineHeight: 0, maxWidth: '100%', width: 'fit-content', alignSelf: 'center', ...style }}
       data-testid={testId}
     >
       <img

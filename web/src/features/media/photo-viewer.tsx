@@ -307,7 +307,7 @@ export function PhotoViewer({ ids, index, albums, onIndex }: PhotoViewerProps) {
             </Group>
           </Grid.Col>
           <Grid.Col span={{ base: 12, md: 4 }}>
-            <ScrollArea.Autosize mah={wide ? '80vh' : undefined}>
+            <ScrollArea.Autosize mah={wide ? '80vh' : undefined} offsetScrollbars>
               <Details photo={p} albums={albums} />
             </ScrollArea.Autosize>
           </Grid.Col>
