@@ -20,7 +20,15 @@ import mysql from 'mysql2/promise';
 import { GradeGenerator } from '../server/src/loadgen/data.ts';
 import { grpcStreams, type StreamResult } from './grades-support/grpc-load.ts';
 import { paced, saturate, type LoadResult, type RequestSpec } from './grades-support/load.ts';
-import { cpuSeconds, prepareDatabase, ROOT, startAulaProcess, tempDir, type AulaProcess, type Tokens } from './grades-support/server.ts';
+import {
+  cpuSeconds,
+  prepareDatabase,
+  ROOT,
+  startAulaProcess,
+  tempDir,
+  type AulaProcess,
+  type Tokens,
+} from './grades-support/server.ts';
 
 const { values } = parseArgs({
   options: {
@@ -42,7 +50,11 @@ const MYSQL_ADMIN = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/t
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const load = () => os.loadavg().map((v) => v.toFixed(1)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ');
 
 const generator = new GradeGenerator({ seed: 20251122, students: 200_000 });
 
@@ -76,25 +88,43 @@ async function measure<T>(server: { cpuSeconds(): number } | null, run: () => Pr
   return { result, serverCpu: (server?.cpuSeconds() ?? NaN) - c0, load: load() };
 }
 
-async function startNaive(file: string): Promise<{ url: string; pid: number; stop: () => void; cpuSeconds: () => number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/grades-support/naive-server.ts'), file], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+async function startNaive(
+  file: string,
+): Promise<{ url: string; pid: number; stop: () => void; cpuSeconds: () => number }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bench/grades-support/naive-server.ts'), file],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.once('data', (b: Buffer) => resolve((JSON.parse(b.toString()) as { port: number }).port));
     child.once('exit', (c) => reject(new Error(`naive server exited ${c}`)));
   });
-  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => child.kill('SIGTERM'), cpuSeconds: () => cpuSeconds(child.pid!) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    stop: () => child.kill('SIGTERM'),
+    cpuSeconds: () => cpuSeconds(child.pid!),
+  };
 }
 
 /** Paced at the target rate, then at 60% of the measured saturation rate (what the machine can carry). */
-async function pacedRuns(server: AulaProcess, spec: RequestSpec, target: number, saturation: number): Promise<PacedRun[]> {
+async function pacedRuns(
+  server: AulaProcess,
+  spec: RequestSpec,
+  target: number,
+  saturation: number,
+): Promise<PacedRun[]> {
   const carry = Math.max(100, Math.floor((saturation * 0.6) / 100) * 100);
   const out: PacedRun[] = [];
   for (const rate of target > carry ? [target, carry] : [target]) {
     log(`  REST, one grade per request, paced at ${fmt(rate)}/s for ${SECONDS}s …`);
-    const m = await measure(server, () => paced(spec, { rate, seconds: SECONDS, warmupSeconds: 2, connections: CONNECTIONS }));
+    const m = await measure(server, () =>
+      paced(spec, { rate, seconds: SECONDS, warmupSeconds: 2, connections: CONNECTIONS }),
+    );
     log(
       `    ${fmt(m.result.rate)}/s, p50 ${m.result.p50Ms} ms, p99 ${m.result.p99Ms} ms, missed ${m.result.missed}, unfinished ${m.result.unfinished}, errors ${m.result.errors}`,
     );
@@ -116,7 +146,13 @@ async function fillTo(aula: AulaProcess, tokens: Tokens, target: number): Promis
   while (have < target) {
     const want = Math.min(200_000, target - have);
     const streams = 4;
-    await grpcStreams({ address: aula.grpcAddress, token: tokens.write, streams, perStream: Math.ceil(want / streams), generator });
+    await grpcStreams({
+      address: aula.grpcAddress,
+      token: tokens.write,
+      streams,
+      perStream: Math.ceil(want / streams),
+      generator,
+    });
     have = await countRecords(aula.url, tokens.read);
     log(`    … ${have.toLocaleString('en')} records (load ${load()})`);
   }
@@ -137,31 +173,41 @@ async function analytics(url: string, token: string, rounds: number): Promise<An
   const pick = <T>(xs: T[], i: number) => xs[i % xs.length];
   const queries: [string, (i: number) => string][] = [
     ['total', () => 'total'],
-    ['pass-fail (course, semester, year)', (i) => `pass-fail?course=${pick(courses, i)}&semester=${1 + (i % 2)}&year=${pick(years, i)}`],
+    [
+      'pass-fail (course, semester, year)',
+      (i) => `pass-fail?course=${pick(courses, i)}&semester=${1 + (i % 2)}&year=${pick(years, i)}`,
+    ],
     ['pass-fail (course only)', (i) => `pass-fail?course=${pick(courses, i)}`],
     ['top-courses (semester, year)', (i) => `top-courses?semester=${1 + (i % 2)}&year=${pick(years, i)}&limit=3`],
     ['top-students (all)', () => 'top-students?limit=5'],
     ['top-students (semester, year)', (i) => `top-students?semester=${1 + (i % 2)}&year=${pick(years, i)}&limit=5`],
-    ['students (course, semester, year)', (i) => `students?course=${pick(courses, i)}&semester=${1 + (i % 2)}&year=${pick(years, i)}`],
+    [
+      'students (course, semester, year)',
+      (i) => `students?course=${pick(courses, i)}&semester=${1 + (i % 2)}&year=${pick(years, i)}`,
+    ],
   ];
   const out: AnalyticsRow[] = [];
   for (const [name, q] of queries) {
     const times: number[] = [];
     for (let i = 0; i < rounds; i++) {
       const t = performance.now();
-      const r = await fetch(`${url}/api/v1/analytics/grades/${q(i)}`, { headers: { authorization: `Bearer ${token}` } });
+      const r = await fetch(`${url}/api/v1/analytics/grades/${q(i)}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       await r.arrayBuffer();
       if (!r.ok) throw new Error(`${q(i)}: ${r.status}`);
       times.push(performance.now() - t);
     }
     times.sort((a, b) => a - b);
-    const at = (p: number) => Math.round(times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)] * 10) / 10;
+    const at = (p: number) =>
+      Math.round(times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)] * 10) / 10;
     out.push({ query: name, n: rounds, p50: at(50), p95: at(95), max: Math.round(times[times.length - 1] * 10) / 10 });
   }
   return out;
 }
 
-const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
+const fmt = (n: number, d = 0) =>
+  Number.isFinite(n) ? n.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—';
 
 interface PacedRun extends Measured<LoadResult> {
   rate: number;
@@ -214,7 +260,11 @@ async function embedded(report: Report): Promise<void> {
 
       log('  REST, batches of 100 …');
       const batches = await measure(aula, () =>
-        saturate(ingestSpec(aula.url, tokens.write, batchBodies), { concurrency: 8, seconds: SECONDS, warmupSeconds: 2 }),
+        saturate(ingestSpec(aula.url, tokens.write, batchBodies), {
+          concurrency: 8,
+          seconds: SECONDS,
+          warmupSeconds: 2,
+        }),
       );
       log(`    ${fmt(batches.result.rate * 100)} grades/s`);
 
@@ -229,7 +279,14 @@ async function embedded(report: Report): Promise<void> {
       log('  analytics …');
       const rows = await analytics(aula.url, tokens.read, 100);
       for (const r of rows) log(`    ${r.query}: p50 ${r.p50} ms, p95 ${r.p95} ms`);
-      report.embedded = { paced: p, saturation: { hello, grades, naive: naiveRun }, batches, stream, fill, analytics: rows };
+      report.embedded = {
+        paced: p,
+        saturation: { hello, grades, naive: naiveRun },
+        batches,
+        stream,
+        fill,
+        analytics: rows,
+      };
     } finally {
       naive.stop();
       await aula.stop();
@@ -254,12 +311,18 @@ async function mariadb(report: Report): Promise<void> {
       log(`MariaDB + Redis: server ${aula.url} (pid ${aula.pid}); load ${load()}`);
       const single = ingestSpec(aula.url, tokens.write, singleBodies);
       log('  saturation: grades …');
-      const grades = await measure(aula, () => saturate(single, { concurrency: CONNECTIONS, seconds: SECONDS, warmupSeconds: 2 }));
+      const grades = await measure(aula, () =>
+        saturate(single, { concurrency: CONNECTIONS, seconds: SECONDS, warmupSeconds: 2 }),
+      );
       log(`    grades ${fmt(grades.result.rate)}/s`);
       const p = await pacedRuns(aula, single, MARIADB_RATE, grades.result.rate);
       log('  REST, batches of 100 …');
       const batches = await measure(aula, () =>
-        saturate(ingestSpec(aula.url, tokens.write, batchBodies), { concurrency: 8, seconds: SECONDS, warmupSeconds: 2 }),
+        saturate(ingestSpec(aula.url, tokens.write, batchBodies), {
+          concurrency: 8,
+          seconds: SECONDS,
+          warmupSeconds: 2,
+        }),
       );
       log(`    ${fmt(batches.result.rate * 100)} grades/s`);
       log('  gRPC SubmitStream, 4 streams × 25,000 …');
@@ -297,7 +360,8 @@ function markdown(r: Report): string {
       fmt((m.serverCpu / (m.result.completed * perRequest)) * 1e6, 0);
     lines.push('**Embedded (SQLite, synchronous=FULL, acknowledged after commit)**', '');
     lines.push(...runHeader());
-    for (const run of e.paced) lines.push(pacedRow(run, run.rate === RATE ? `${fmt(RATE)}/s, p99 ≤ 20 ms` : 'what the machine carries'));
+    for (const run of e.paced)
+      lines.push(pacedRow(run, run.rate === RATE ? `${fmt(RATE)}/s, p99 ≤ 20 ms` : 'what the machine carries'));
     lines.push(
       `| REST, batches of 100 (8 in flight) | 300,000 grades/s | ${fmt(e.batches.result.rate * 100)} grades/s | ${e.batches.result.p50Ms} | ${e.batches.result.p99Ms} | ${e.batches.result.errors} | ${cpuPer(e.batches, 100)} | ${e.batches.load} |`,
     );
@@ -308,7 +372,9 @@ function markdown(r: Report): string {
     lines.push(`Saturation, closed loop with ${CONNECTIONS} connections, same run:`, '');
     lines.push('| route | requests/s | p50 ms | p99 ms | server CPU µs per request | ratio |');
     lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
-    lines.push(`| hello world, \`GET /health/live\` (same server) | ${fmt(sat.hello.result.rate)} | ${sat.hello.result.p50Ms} | ${sat.hello.result.p99Ms} | ${cpuPer(sat.hello)} | |`);
+    lines.push(
+      `| hello world, \`GET /health/live\` (same server) | ${fmt(sat.hello.result.rate)} | ${sat.hello.result.p50Ms} | ${sat.hello.result.p99Ms} | ${cpuPer(sat.hello)} | |`,
+    );
     lines.push(
       `| \`POST /api/v1/grades\`, 1 grade | ${fmt(sat.grades.result.rate)} | ${sat.grades.result.p50Ms} | ${sat.grades.result.p99Ms} | ${cpuPer(sat.grades)} | **${fmt(sat.grades.result.rate / sat.hello.result.rate, 2)}×** hello world (target ≥ 0.5) |`,
     );
@@ -316,7 +382,10 @@ function markdown(r: Report): string {
       `| naive: one autocommit INSERT per request | ${fmt(sat.naive.result.rate)} | ${sat.naive.result.p50Ms} | ${sat.naive.result.p99Ms} | ${cpuPer(sat.naive)} | grades = **${fmt(sat.grades.result.rate / sat.naive.result.rate, 2)}×** naive (target ≥ 3) |`,
     );
     lines.push('');
-    lines.push(`Analytics over ${fmt(RECORDS)} records (sequential requests over HTTP, 100 each, rotating filters; filled in ${fmt(e.fill.seconds)} s):`, '');
+    lines.push(
+      `Analytics over ${fmt(RECORDS)} records (sequential requests over HTTP, 100 each, rotating filters; filled in ${fmt(e.fill.seconds)} s):`,
+      '',
+    );
     lines.push(...analyticsTable(e.analytics));
   }
   const m = r.mariadb;
@@ -324,7 +393,9 @@ function markdown(r: Report): string {
     lines.push('', '**Scaled (MariaDB + Redis counters)**', '');
     lines.push(...runHeader());
     for (const run of m.paced) {
-      lines.push(pacedRow(run, run.rate === MARIADB_RATE ? `${fmt(MARIADB_RATE)}/s, p99 ≤ 50 ms` : 'what the machine carries'));
+      lines.push(
+        pacedRow(run, run.rate === MARIADB_RATE ? `${fmt(MARIADB_RATE)}/s, p99 ≤ 50 ms` : 'what the machine carries'),
+      );
     }
     lines.push(
       `| REST, 1 grade per request, closed loop (${CONNECTIONS} connections) | | ${fmt(m.saturation.result.rate)}/s | ${m.saturation.result.p50Ms} | ${m.saturation.result.p99Ms} | ${m.saturation.result.errors} | ${fmt((m.saturation.serverCpu / m.saturation.result.completed) * 1e6)} | ${m.saturation.load} |`,

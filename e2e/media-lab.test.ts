@@ -135,12 +135,12 @@ describe('albums and the analysis lab', () => {
     await expect.poll(() => row.count(), { timeout: 20_000 }).toBe(1);
     // The album's own runs are in the ledger too, marked as such.
     await expect.poll(() => page.getByRole('row').filter({ hasText: 'album' }).count()).toBeGreaterThan(0);
+    await docScreenshot(page, path.join(ROOT, 'docs/screenshots/prediction-ledger.png'));
     await row.click();
     const detail = page.getByTestId('prediction-detail');
     await detail.waitFor();
     expect(await detail.getByRole('link', { name: jobId }).count()).toBe(1);
     expect(await detail.innerText()).toContain('"minConfidence": 0.3');
-    await docScreenshot(page, path.join(ROOT, 'docs/screenshots/prediction-ledger.png'));
     expect(browser.errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
   }, 150_000);
 });

@@ -33,7 +33,9 @@ export async function grpcStreams(opts: {
   const client = new grpc.Client(opts.address, grpc.credentials.createInsecure(), {
     'grpc.max_send_message_length': 8 * 1024 * 1024,
   });
-  await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    client.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())),
+  );
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${opts.token}`);
   const cpu0 = process.cpuUsage();

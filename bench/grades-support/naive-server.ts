@@ -25,7 +25,17 @@ app.post('/api/v1/grades', async (req, reply) => {
   const r = gradeInput.safeParse(req.body);
   if (!r.success) return reply.status(400).send({ code: 'validation_failed' });
   const g = r.data;
-  const info = insert.run(newId(), g.student_code, g.student_name, g.course_code, g.year, g.semester, Math.round(g.score * 100), g.idempotency_key ?? null, Date.now());
+  const info = insert.run(
+    newId(),
+    g.student_code,
+    g.student_name,
+    g.course_code,
+    g.year,
+    g.semester,
+    Math.round(g.score * 100),
+    g.idempotency_key ?? null,
+    Date.now(),
+  );
   return reply.status(201).send({ accepted: info.changes, duplicates: 1 - info.changes });
 });
 app.get('/hello', async () => ({ status: 'ok' }));

@@ -42,11 +42,17 @@ export async function prepareDatabase(databaseUrl: string, dataDir: string): Pro
   const ctx = await createContext(testConfig({ DATABASE_URL: databaseUrl, DATA_DIR: dataDir }));
   try {
     const user = await ctx.identity.createUser(
-      { username: `bench-${Date.now().toString(36)}`, email: `bench-${Date.now()}@example.test`, fullName: 'Benchmark client', role: 'teacher' },
+      {
+        username: `bench-${Date.now().toString(36)}`,
+        email: `bench-${Date.now()}@example.test`,
+        fullName: 'Benchmark client',
+        role: 'teacher',
+      },
       SYSTEM_ACTOR,
     );
     const mk = async (scopes: ('grades:write' | 'grades:read')[]) =>
-      (await ctx.identity.createApiToken(SYSTEM_ACTOR, { userId: user.id, name: `bench ${scopes.join(' ')}`, scopes })).token;
+      (await ctx.identity.createApiToken(SYSTEM_ACTOR, { userId: user.id, name: `bench ${scopes.join(' ')}`, scopes }))
+        .token;
     return { write: await mk(['grades:write']), read: await mk(['grades:read']) };
   } finally {
     await ctx.close();
@@ -62,7 +68,18 @@ export interface AulaProcess {
   stop(): Promise<void>;
 }
 
-const SCRUBBED = ['DATABASE_URL', 'BLOB_URL', 'REDIS_URL', 'PORT', 'HOST', 'GRPC_PORT', 'GRPC_HOST', 'DATA_DIR', 'PUBLIC_URL', 'NODE_OPTIONS'];
+const SCRUBBED = [
+  'DATABASE_URL',
+  'BLOB_URL',
+  'REDIS_URL',
+  'PORT',
+  'HOST',
+  'GRPC_PORT',
+  'GRPC_HOST',
+  'DATA_DIR',
+  'PUBLIC_URL',
+  'NODE_OPTIONS',
+];
 
 /** The real server, `aula start` (web, REST, gRPC, workers) in its own process. */
 export async function startAulaProcess(dataDir: string, env: Record<string, string>): Promise<AulaProcess> {
@@ -83,11 +100,15 @@ export async function startAulaProcess(dataDir: string, env: Record<string, stri
     WORKERS: '1',
     ...env,
   });
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/src/main.ts'), 'start'], {
-    cwd: ROOT,
-    env: full,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'server/src/main.ts'), 'start'],
+    {
+      cwd: ROOT,
+      env: full,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   const keep = (b: Buffer) => {
     lines.push(...b.toString().split('\n').filter(Boolean));

@@ -88,7 +88,10 @@ export const envSchema = z.object({
   TRUST_PROXY: bool.default(false),
   GRADES_FORWARD_GRPC: hostPort.optional(),
   GRADES_COMMIT_WINDOW_MS: z.coerce.number().int().min(0).max(100).default(2),
-  GRADES_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and :_.-').default('aula:grades:'),
+  GRADES_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and :_.-')
+    .default('aula:grades:'),
   WEB_DIST: z.string().optional(),
   WORKERS: z.coerce.number().int().min(0).max(64).optional(),
   VISION_TASK_TIMEOUT: duration.default(parseDuration('60s')),
@@ -106,7 +109,10 @@ export const envSchema = z.object({
   FACE_LOGIN_MIN_ANTISPOOF: z.coerce.number().min(0).max(1).default(0.3),
   FACE_LOGIN_MIN_LIVENESS: z.coerce.number().min(0).max(1).default(0.5),
   FACE_LOGIN_RATE_LIMIT_PER_IP: z.coerce.number().int().positive().optional(),
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and :_.-').default('aula:q'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and :_.-')
+    .default('aula:q'),
   QUEUE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   QUEUE_BACKOFF: duration.default(parseDuration('5s')),
   QUEUE_LOCK_DURATION: duration.default(parseDuration('30s')),

@@ -112,7 +112,8 @@ function startVision(ctx: AppContext): void {
 function checkGradeCounters(ctx: AppContext): void {
   ctx.grades.startupCheck().then(
     (r) => r && ctx.logger.info(r, 'grade counters rebuilt from SQL'),
-    (err: unknown) => ctx.logger.warn({ err }, 'grade counter check failed; counters will be rebuilt when Redis is back'),
+    (err: unknown) =>
+      ctx.logger.warn({ err }, 'grade counter check failed; counters will be rebuilt when Redis is back'),
   );
 }
 

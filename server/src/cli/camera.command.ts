@@ -60,9 +60,14 @@ async function postFrame(o: CameraOptions, jpeg: Buffer): Promise<CameraFrameRep
     detail?: string;
     frame?: { at: string; faces: { name: string | null }[] };
   };
-  if (!res.ok) throw new AppError(body.code ?? 'server_error', res.status, body.detail ?? `The server answered ${res.status}`);
+  if (!res.ok)
+    throw new AppError(body.code ?? 'server_error', res.status, body.detail ?? `The server answered ${res.status}`);
   const faces = body.frame?.faces ?? [];
-  return { at: body.frame?.at ?? new Date().toISOString(), faces: faces.length, names: faces.flatMap((f) => (f.name ? [f.name] : [])) };
+  return {
+    at: body.frame?.at ?? new Date().toISOString(),
+    faces: faces.length,
+    names: faces.flatMap((f) => (f.name ? [f.name] : [])),
+  };
 }
 
 /**
@@ -87,7 +92,11 @@ export async function runCamera(o: CameraOptions, log: (line: string) => void): 
       failures++;
       log(`frame skipped: ${err.message}`);
       if (failures >= o.maxFailures) {
-        throw new AppError('camera_unreachable', 502, `Giving up after ${failures} failed frames in a row: ${err.message}`);
+        throw new AppError(
+          'camera_unreachable',
+          502,
+          `Giving up after ${failures} failed frames in a row: ${err.message}`,
+        );
       }
     }
     if (o.count !== undefined && n + 1 >= o.count) break;
@@ -138,7 +147,8 @@ export function registerCameraCommand(program: Command): void {
         timeout: number;
         maxFailures: number;
       }) => {
-        if (!/^(rtsps?|https?):\/\//i.test(o.url)) throw new InvalidArgumentError('--url must be rtsp://, http:// or https://');
+        if (!/^(rtsps?|https?):\/\//i.test(o.url))
+          throw new InvalidArgumentError('--url must be rtsp://, http:// or https://');
         const abort = new AbortController();
         process.once('SIGINT', () => abort.abort());
         process.once('SIGTERM', () => abort.abort());

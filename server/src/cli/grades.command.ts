@@ -12,7 +12,9 @@ export function registerGradesCommand(program: Command, config: () => Config): v
       const ctx = await createContext(config());
       try {
         if (ctx.grades.live.kind === 'memory') {
-          console.log('Counters are in process (no REDIS_URL): every serving process rebuilds them from SQL when it starts.');
+          console.log(
+            'Counters are in process (no REDIS_URL): every serving process rebuilds them from SQL when it starts.',
+          );
           return;
         }
         await ctx.grades.waitForRedis(5000);
@@ -22,7 +24,9 @@ export function registerGradesCommand(program: Command, config: () => Config): v
             ? `counters already matched SQL: ${r.total} records in ${r.groups} course-semester groups`
             : `counters rebuilt from SQL: ${r.total} records in ${r.groups} course-semester groups`,
         );
-        console.log('(exact when no other process is ingesting meanwhile; serving processes reconcile by themselves after a Redis outage)');
+        console.log(
+          '(exact when no other process is ingesting meanwhile; serving processes reconcile by themselves after a Redis outage)',
+        );
       } finally {
         await ctx.close();
       }

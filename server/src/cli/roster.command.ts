@@ -24,7 +24,7 @@ export function registerRosterCommand(program: Command, config: () => Config): v
       }
       const data = await fs.readFile(file);
       const { createContext } = await import('../context.ts');
-    const ctx = await createContext(config());
+      const ctx = await createContext(config());
       try {
         const r = await ctx.academics.importRoster(SYSTEM_ACTOR, opts.offering, data);
         console.log(

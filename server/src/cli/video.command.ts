@@ -79,7 +79,10 @@ export function registerVideoCommand(program: Command, config: () => Config): vo
             sceneThreshold: o.scene ?? c.attendance.sceneThreshold,
           })) {
             const { faces } = await vision.engine.embedFaces(frame.jpeg);
-            const assoc = tracker.associate(frame.index, faces.map((f) => f.box));
+            const assoc = tracker.associate(
+              frame.index,
+              faces.map((f) => f.box),
+            );
             const matches = gallery?.size
               ? gallery.matchMany(
                   faces.map((f) => f.descriptor),
@@ -106,7 +109,8 @@ export function registerVideoCommand(program: Command, config: () => Config): vo
               seen.set(assoc[i].trackNo, s);
             });
             frames.push({ index: frame.index, atS: frame.offsetMs / 1000, faces: faces.length });
-            if (!o.json) console.log(`frame ${frame.index} at ${(frame.offsetMs / 1000).toFixed(1)} s: ${faces.length} face(s)`);
+            if (!o.json)
+              console.log(`frame ${frame.index} at ${(frame.offsetMs / 1000).toFixed(1)} s: ${faces.length} face(s)`);
           }
           const elapsedS = (Date.now() - t0) / 1000;
           const result = {

@@ -13,11 +13,18 @@ interface Ack {
   accepted: number;
   duplicates: number;
 }
-type Unary<Req> = (req: Req, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: Ack) => void) => grpc.ClientUnaryCall;
+type Unary<Req> = (
+  req: Req,
+  md: grpc.Metadata,
+  cb: (err: grpc.ServiceError | null, res?: Ack) => void,
+) => grpc.ClientUnaryCall;
 type GradesTestClient = grpc.Client & {
   Submit: Unary<Partial<GradeMessage>>;
   SubmitBatch: Unary<{ grades: Partial<GradeMessage>[] }>;
-  SubmitStream: (md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: Ack) => void) => grpc.ClientWritableStream<Partial<GradeMessage>>;
+  SubmitStream: (
+    md: grpc.Metadata,
+    cb: (err: grpc.ServiceError | null, res?: Ack) => void,
+  ) => grpc.ClientWritableStream<Partial<GradeMessage>>;
 };
 
 const msg = (over: Partial<GradeMessage> = {}): Partial<GradeMessage> => ({
@@ -72,11 +79,19 @@ describe('gRPC grade ingest (Node client)', () => {
   });
 
   it('acknowledges Submit, SubmitBatch and SubmitStream after commit, counting duplicates', async () => {
-    expect(await call(client.Submit.bind(client), msg({ idempotency_key: 'g-1' }), meta(token))).toEqual({ accepted: 1, duplicates: 0 });
-    expect(await call(client.Submit.bind(client), msg({ idempotency_key: 'g-1' }), meta(token))).toEqual({ accepted: 0, duplicates: 1 });
+    expect(await call(client.Submit.bind(client), msg({ idempotency_key: 'g-1' }), meta(token))).toEqual({
+      accepted: 1,
+      duplicates: 0,
+    });
+    expect(await call(client.Submit.bind(client), msg({ idempotency_key: 'g-1' }), meta(token))).toEqual({
+      accepted: 0,
+      duplicates: 1,
+    });
     const batch = await call(
       client.SubmitBatch.bind(client),
-      { grades: [msg({ idempotency_key: 'g-1' }), msg({ student_code: 'GB2' }), msg({ student_code: 'GB3', score: 0 })] },
+      {
+        grades: [msg({ idempotency_key: 'g-1' }), msg({ student_code: 'GB2' }), msg({ student_code: 'GB3', score: 0 })],
+      },
       meta(token),
     );
     expect(batch).toEqual({ accepted: 2, duplicates: 1 });
@@ -84,7 +99,9 @@ describe('gRPC grade ingest (Node client)', () => {
     expect(row).toMatchObject({ source: 'grpc', score_x100: 8850 });
 
     const before = await count();
-    const many = Array.from({ length: 2500 }, (_, i) => msg({ student_code: `GS${i}`, idempotency_key: `gs-${i}`, score: i % 101 }));
+    const many = Array.from({ length: 2500 }, (_, i) =>
+      msg({ student_code: `GS${i}`, idempotency_key: `gs-${i}`, score: i % 101 }),
+    );
     many.push(msg({ idempotency_key: 'gs-7' }));
     expect(await stream(client, meta(token), many)).toEqual({ accepted: 2500, duplicates: 1 });
     expect(await count()).toBe(before + 2500);
@@ -95,7 +112,9 @@ describe('gRPC grade ingest (Node client)', () => {
     expect((noAuth as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
     const bad = await call(client.Submit.bind(client), msg(), meta('aula_nope')).catch((e: grpc.ServiceError) => e);
     expect((bad as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
-    const scope = await call(client.SubmitBatch.bind(client), { grades: [msg()] }, meta(readOnly)).catch((e: grpc.ServiceError) => e);
+    const scope = await call(client.SubmitBatch.bind(client), { grades: [msg()] }, meta(readOnly)).catch(
+      (e: grpc.ServiceError) => e,
+    );
     expect((scope as grpc.ServiceError).code).toBe(grpc.status.PERMISSION_DENIED);
     const streamed = await stream(client, meta(), [msg()]).catch((e: grpc.ServiceError) => e);
     expect((streamed as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
@@ -103,24 +122,32 @@ describe('gRPC grade ingest (Node client)', () => {
 
   it('answers INVALID_ARGUMENT for invalid records, with the errors in trailers, storing nothing', async () => {
     const before = await count();
-    const err = (await call(client.SubmitBatch.bind(client), { grades: [msg(), msg({ score: 100.5 })] }, meta(token)).catch(
-      (e: grpc.ServiceError) => e,
-    )) as grpc.ServiceError;
+    const err = (await call(
+      client.SubmitBatch.bind(client),
+      { grades: [msg(), msg({ score: 100.5 })] },
+      meta(token),
+    ).catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.metadata.get('aula-code')).toEqual(['validation_failed']);
     const details = JSON.parse(String(err.metadata.get('aula-details')[0])) as { errors: unknown[] };
     expect(details.errors[0]).toMatchObject({ index: 1, path: 'score' });
     // Absent proto3 fields arrive as '' and 0: they are missing, not valid.
-    const empty = (await call(client.Submit.bind(client), {}, meta(token)).catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
+    const empty = (await call(client.Submit.bind(client), {}, meta(token)).catch(
+      (e: grpc.ServiceError) => e,
+    )) as grpc.ServiceError;
     expect(empty.code).toBe(grpc.status.INVALID_ARGUMENT);
-    const none = (await call(client.SubmitBatch.bind(client), { grades: [] }, meta(token)).catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
+    const none = (await call(client.SubmitBatch.bind(client), { grades: [] }, meta(token)).catch(
+      (e: grpc.ServiceError) => e,
+    )) as grpc.ServiceError;
     expect(none.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(await count()).toBe(before);
   });
 
   it('ends a stream at its first bad message, keeping only the chunks committed before it', async () => {
     const before = await count();
-    const messages = Array.from({ length: 1600 }, (_, i) => msg({ student_code: `GX${i}`, idempotency_key: `gx-${i}` }));
+    const messages = Array.from({ length: 1600 }, (_, i) =>
+      msg({ student_code: `GX${i}`, idempotency_key: `gx-${i}` }),
+    );
     messages[1500] = msg({ semester: 7 });
     const err = (await stream(client, meta(token), messages).catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
@@ -168,7 +195,10 @@ describe('gRPC grade ingest (Node client)', () => {
     });
     expect((streamed as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
     expect((streamed as grpc.ServiceError).details).toContain('Message 0');
-    expect(await call(client.Submit.bind(client), msg({ student_code: 'ALIVE' }), meta(token))).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await call(client.Submit.bind(client), msg({ student_code: 'ALIVE' }), meta(token))).toEqual({
+      accepted: 1,
+      duplicates: 0,
+    });
   });
 
   it('finishes calls in flight when shutting down, then refuses new ones', async () => {
@@ -185,7 +215,9 @@ describe('gRPC grade ingest (Node client)', () => {
       const stopped = extra.stop(5000);
       expect(await acked).toEqual({ accepted: 10, duplicates: 0 });
       await stopped;
-      const after = (await call(c.Submit.bind(c), msg(), meta(token)).catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
+      const after = (await call(c.Submit.bind(c), msg(), meta(token)).catch(
+        (e: grpc.ServiceError) => e,
+      )) as grpc.ServiceError;
       expect(after.code).toBe(grpc.status.UNAVAILABLE);
     } finally {
       c.close();
@@ -268,14 +300,16 @@ describe('gRPC grade ingest (Python client, an independent implementation)', () 
     const script = path.join(dir, 'client.py');
     fs.writeFileSync(script, PYTHON_CLIENT);
     try {
-      const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const p = spawn('/usr/bin/python3', [script, `127.0.0.1:${server.port}`, token]);
-        let stdout = '';
-        let stderr = '';
-        p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        p.on('close', (c) => resolve({ code: c, stdout, stderr }));
-      });
+      const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+        (resolve) => {
+          const p = spawn('/usr/bin/python3', [script, `127.0.0.1:${server.port}`, token]);
+          let stdout = '';
+          let stderr = '';
+          p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+          p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+          p.on('close', (c) => resolve({ code: c, stdout, stderr }));
+        },
+      );
       expect(code, stderr).toBe(0);
       expect(JSON.parse(stdout)).toEqual({
         submit: { accepted: 1, duplicates: 0 },

@@ -128,7 +128,8 @@ function handlers(ctx: AppContext, logger: Logger): grpc.UntypedServiceImplement
     return grades.authorizeIngest(actor);
   }
 
-  const sourceOf = (md: grpc.Metadata): 'rest' | 'grpc' => (String(md.get('aula-source')[0] ?? '') === 'rest' ? 'rest' : 'grpc');
+  const sourceOf = (md: grpc.Metadata): 'rest' | 'grpc' =>
+    String(md.get('aula-source')[0] ?? '') === 'rest' ? 'rest' : 'grpc';
 
   function toStatus(err: unknown, extra?: Record<string, string>): Partial<grpc.StatusObject> {
     const metadata = new grpc.Metadata();
@@ -140,7 +141,10 @@ function handlers(ctx: AppContext, logger: Logger): grpc.UntypedServiceImplement
       if (Array.isArray(errors)) details.errors = errors.slice(0, 20);
       if (typeof retryAfterSeconds === 'number') details.retryAfterSeconds = retryAfterSeconds;
       // Metadata values must be printable ASCII: escape the rest the JSON way.
-      const json = JSON.stringify(details).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      const json = JSON.stringify(details).replace(
+        /[^\x20-\x7e]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      );
       if (json !== '{}' && json.length < 6000) metadata.set(DETAILS_TRAILER, json);
       return { code: grpcStatusOf(err), details: err.message, metadata };
     }
@@ -151,9 +155,7 @@ function handlers(ctx: AppContext, logger: Logger): grpc.UntypedServiceImplement
   function unary<Req>(run: (req: Req, md: grpc.Metadata) => Promise<Ack>): grpc.handleUnaryCall<Incoming<Req>, Ack> {
     return (call, callback) => {
       const req = call.request;
-      const p = isMalformed(req)
-        ? Promise.reject(malformedError(null, req[MALFORMED]))
-        : run(req, call.metadata);
+      const p = isMalformed(req) ? Promise.reject(malformedError(null, req[MALFORMED])) : run(req, call.metadata);
       p.then(
         (ack) => callback(null, ack),
         (err: unknown) => callback(toStatus(err)),
@@ -233,9 +235,14 @@ function handlers(ctx: AppContext, logger: Logger): grpc.UntypedServiceImplement
           const errors = (err.details.errors as RecordError[]).map((e) => ({ ...e, index: i }));
           const first = errors[0];
           void finish(
-            new AppError('validation_failed', 400, `Message ${i}, ${first?.path || 'record'}: ${first?.message ?? 'invalid'}`, {
-              errors,
-            }),
+            new AppError(
+              'validation_failed',
+              400,
+              `Message ${i}, ${first?.path || 'record'}: ${first?.message ?? 'invalid'}`,
+              {
+                errors,
+              },
+            ),
           );
         } else {
           void finish(err);

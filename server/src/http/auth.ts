@@ -17,7 +17,7 @@ export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function requestMeta(req: FastifyRequest) {
-  return { ip: req.ip ?? null, userAgent: (req.headers['user-agent']) ?? null };
+  return { ip: req.ip ?? null, userAgent: req.headers['user-agent'] ?? null };
 }
 
 /**

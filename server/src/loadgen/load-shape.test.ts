@@ -38,9 +38,12 @@ describe('aula load: traffic split and arrival rate against the real grade inges
     const before = countGradeRows(server);
     // The server shares two cores with the rest of the suite; a generous in-flight cap keeps a
     // momentary stall from turning arrivals into drops, which is what an open model must allow.
-    const r = await runLoadCli([...target, '--mode', 'rest', '--rate', '500/s', '--duration', '5s', '--seed', '15', '--max-inflight', '5000'], {
-      report: true,
-    });
+    const r = await runLoadCli(
+      [...target, '--mode', 'rest', '--rate', '500/s', '--duration', '5s', '--seed', '15', '--max-inflight', '5000'],
+      {
+        report: true,
+      },
+    );
     expect(r.code, r.stderr).toBe(0);
     const s = r.report!;
     expect(s.model).toBe('open');

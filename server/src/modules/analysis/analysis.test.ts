@@ -384,3 +384,48 @@ describe('prediction ledger', () => {
     expect((await get(owner, '/predictions?source=api')).json().total).toBe(1);
   });
 });
+
+describe('with the BullMQ queue on Redis', () => {
+  it('runs lab jobs and reruns through the shared queue', async () => {
+    // A queue prefix of its own: other test files share the Redis server.
+    const prefix = `aula:test:${createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 12)}`;
+    const r = await createTestApp({ redis: true, env: { WORKERS: '1', QUEUE_PREFIX: prefix } });
+    const w = await r.ctx.background.start();
+    try {
+      expect(r.ctx.queue.kind).toBe('bullmq');
+      const me = await signedIn(r.app, r.ctx, 'student');
+      const m = multipartBody(
+        [{ field: 'files', filename: 'page.png', data: await renderTextImage(['Queued on Redis.']) }],
+        {
+          model: 'ocr',
+          parameters: '{"lang": "eng"}',
+        },
+      );
+      const res = await r.app.inject({
+        method: 'POST',
+        url: '/api/v1/analyses',
+        headers: { ...me.headers, ...m.headers },
+        payload: m.payload,
+      });
+      expect(res.statusCode, res.body).toBe(202);
+      await r.ctx.background.idle();
+      const job = (await r.app.inject({ url: `/api/v1/analyses/${res.json().id}`, headers: me.headers })).json<Json>();
+      expect(job).toMatchObject({ status: 'done', processed: 1, failed: 0 });
+      expect(job.predictions[0].output.text).toBe('Queued on Redis.');
+
+      const again = await r.app.inject({
+        method: 'POST',
+        url: `/api/v1/analyses/${job.id}/rerun`,
+        headers: me.headers,
+      });
+      await r.ctx.background.idle();
+      const second = (
+        await r.app.inject({ url: `/api/v1/analyses/${again.json().id}`, headers: me.headers })
+      ).json<Json>();
+      expect(second.predictions[0].output).toEqual(job.predictions[0].output);
+    } finally {
+      await w.close();
+      await r.close();
+    }
+  });
+});

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueueWorker } from '../../platform/queue/index.ts';
 import { createTestApp, type TestApp } from '../../test/app.ts';
 import { loginAs, type Session } from '../../test/factories.ts';
-import { buildClass, type ClassFixture, dataFile, multipartBody, PEOPLE, waitForCaptures } from './attendance.fixtures.ts';
+import {
+  buildClass,
+  type ClassFixture,
+  dataFile,
+  multipartBody,
+  PEOPLE,
+  waitForCaptures,
+} from './attendance.fixtures.ts';
 import { buildClassVideo, faceTile, type Seat } from './synthetic-class.ts';
 
 /**
@@ -52,7 +59,8 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aula-video-test-'));
   const entrants = [];
   for (const e of ENTRANTS) {
-    const photo = e.who === 'stranger' ? dataFile('faces/probes/unknown-lin-manuel-miranda.png') : dataFile(PEOPLE[e.who].probe);
+    const photo =
+      e.who === 'stranger' ? dataFile('faces/probes/unknown-lin-manuel-miranda.png') : dataFile(PEOPLE[e.who].probe);
     entrants.push({ identity: e.who, tile: await faceTile(t.ctx.vision.engine, photo, 300), enterAtS: e.at });
   }
   seats = await buildClassVideo(path.join(dir, 'class.mp4'), { durationS: DURATION_S, entrants });
@@ -85,9 +93,18 @@ describe('attendance from a class video', () => {
     expect(done.status, done.error ?? '').toBe('done');
 
     const info = await t.app.inject({ url: `/api/v1/captures/${capture.id}`, headers: teacher.headers });
-    expect(info.json()).toMatchObject({ status: 'done', progress: 100, durationMs: DURATION_S * 1000, width: 1280, height: 720 });
+    expect(info.json()).toMatchObject({
+      status: 'done',
+      progress: 100,
+      durationMs: DURATION_S * 1000,
+      width: 1280,
+      height: 720,
+    });
 
-    const roster = await t.app.inject({ url: `/api/v1/sessions/${cls.sessionId}/attendance`, headers: teacher.headers });
+    const roster = await t.app.inject({
+      url: `/api/v1/sessions/${cls.sessionId}/attendance`,
+      headers: teacher.headers,
+    });
     const by = Object.fromEntries(roster.json().items.map((i: { studentId: string }) => [i.studentId, i]));
     const firstSeen: Record<string, number> = {};
     for (const e of ENTRANTS) {
@@ -104,11 +121,15 @@ describe('attendance from a class video', () => {
     expect(by[cls.students.alex_lacamoire.id].status).toBeNull();
 
     // The stranger is one unknown face (one track from the moment they sat down), not one per frame.
-    const unknown = await t.app.inject({ url: `/api/v1/sessions/${cls.sessionId}/unknown-faces`, headers: teacher.headers });
+    const unknown = await t.app.inject({
+      url: `/api/v1/sessions/${cls.sessionId}/unknown-faces`,
+      headers: teacher.headers,
+    });
     const seat = seats.find((x) => x.identity === 'stranger')!.box;
-    const inSeat = (b: number[]) => b[0] >= seat[0] && b[1] >= seat[1] && b[0] + b[2] <= seat[0] + seat[2] && b[1] + b[3] <= seat[1] + seat[3];
-    const strangers = (unknown.json().items as { observations: number; firstSeenAt: string; box: number[] }[]).filter((u) =>
-      inSeat(u.box),
+    const inSeat = (b: number[]) =>
+      b[0] >= seat[0] && b[1] >= seat[1] && b[0] + b[2] <= seat[0] + seat[2] && b[1] + b[3] <= seat[1] + seat[3];
+    const strangers = (unknown.json().items as { observations: number; firstSeenAt: string; box: number[] }[]).filter(
+      (u) => inSeat(u.box),
     );
     expect(strangers).toHaveLength(1);
     expect(strangers[0].observations).toBeGreaterThan(3);
@@ -124,19 +145,28 @@ describe('attendance from a class video', () => {
       if (e.who === 'stranger') continue;
       const mine = obs.filter((o) => o.student_id === cls.students[e.who].id);
       expect(new Set(mine.map((o) => o.track_id)).size, e.who).toBe(1);
-      if (mine.length > 6) expect(mine.filter((o) => Number(o.identified) === 1).length, e.who).toBeLessThan(mine.length);
+      if (mine.length > 6)
+        expect(mine.filter((o) => Number(o.identified) === 1).length, e.who).toBeLessThan(mine.length);
     }
 
     // Frames can be stepped through; there are more than the 10-second minimum (scene changes).
-    const frames = await t.app.inject({ url: `/api/v1/captures/${capture.id}/frames?limit=100`, headers: teacher.headers });
+    const frames = await t.app.inject({
+      url: `/api/v1/captures/${capture.id}/frames?limit=100`,
+      headers: teacher.headers,
+    });
     const list = frames.json().items as { offsetMs: number; faces: unknown[] }[];
     expect(list.length).toBeGreaterThanOrEqual(Math.ceil(DURATION_S / 10));
-    for (let i = 1; i < list.length; i++) expect(list[i].offsetMs - list[i - 1].offsetMs).toBeLessThanOrEqual(MAX_INTERVAL_MS + 200);
+    for (let i = 1; i < list.length; i++)
+      expect(list[i].offsetMs - list[i - 1].offsetMs).toBeLessThanOrEqual(MAX_INTERVAL_MS + 200);
     const img = await t.app.inject({ url: `/api/v1/captures/${capture.id}/frames/1/image`, headers: teacher.headers });
     expect(img.statusCode).toBe(200);
     expect(img.headers['content-type']).toBe('image/jpeg');
 
-    const rows = await t.ctx.db.kysely.selectFrom('attendance').select('student_id').where('session_id', '=', cls.sessionId).execute();
+    const rows = await t.ctx.db.kysely
+      .selectFrom('attendance')
+      .select('student_id')
+      .where('session_id', '=', cls.sessionId)
+      .execute();
     expect(rows).toHaveLength(4);
   });
 
@@ -154,7 +184,9 @@ describe('attendance from a class video', () => {
     const none = await uploadVideo(fs.readFileSync(empty));
     const [n] = await waitForCaptures(t.ctx, [none.json().items[0].id]);
     expect(n.status).toBe('failed');
-    expect((await t.app.inject({ url: `/api/v1/captures/${n.id}`, headers: teacher.headers })).json().error).toMatchObject({
+    expect(
+      (await t.app.inject({ url: `/api/v1/captures/${n.id}`, headers: teacher.headers })).json().error,
+    ).toMatchObject({
       code: 'no_faces',
     });
   });

@@ -99,11 +99,20 @@ describeEachDialect(
         BLOB_URL: t.config.blobUrl,
         REDIS_URL: REDIS_TEST_URL,
       };
-      fs.writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n'));
+      fs.writeFileSync(
+        envFile,
+        Object.entries(env)
+          .map(([k, v]) => `${k}=${v}`)
+          .join('\n'),
+      );
       await t.ctx.vision.start();
       const entrants = [];
       for (const e of ENTRANTS) {
-        entrants.push({ identity: e.who, tile: await faceTile(t.ctx.vision.engine, dataFile(PEOPLE[e.who].probe), 300), enterAtS: e.at });
+        entrants.push({
+          identity: e.who,
+          tile: await faceTile(t.ctx.vision.engine, dataFile(PEOPLE[e.who].probe), 300),
+          enterAtS: e.at,
+        });
       }
       await buildClassVideo(path.join(dir, 'class.mp4'), { durationS: DURATION_S, entrants });
       video = fs.readFileSync(path.join(dir, 'class.mp4'));
@@ -158,7 +167,10 @@ describeEachDialect(
       expect(vid.statusCode, vid.body).toBe(202);
       const ids = [photo.json().items[0].id, vid.json().items[0].id];
       const done = await waitForCaptures(t.ctx, ids, 400_000);
-      expect(done.map((d) => d.status), JSON.stringify(done)).toEqual(['done', 'done']);
+      expect(
+        done.map((d) => d.status),
+        JSON.stringify(done),
+      ).toEqual(['done', 'done']);
       const o = await outcome(cls, teacher);
       // Photo taken now (minutes after the start, late after 0): Rose is late; the video starts at the start.
       expect(o.rose_leslie[0]).toBe('late');
@@ -173,9 +185,12 @@ describeEachDialect(
     it('takes live frames from the webcam page and from an IP camera snapshot URL', async () => {
       const cls = await buildClass(t.ctx, { people });
       const teacher = await loginAs(t.app, cls.teacher);
-      const m = multipartBody([{ data: dataFile('faces/probes/obama_and_biden.jpg'), filename: 'f.jpg', type: 'image/jpeg' }], {
-        source: 'webcam',
-      });
+      const m = multipartBody(
+        [{ data: dataFile('faces/probes/obama_and_biden.jpg'), filename: 'f.jpg', type: 'image/jpeg' }],
+        {
+          source: 'webcam',
+        },
+      );
       const res = await t.app.inject({
         method: 'POST',
         url: `/api/v1/sessions/${cls.sessionId}/frames`,
@@ -198,7 +213,16 @@ describeEachDialect(
         const token = await buildToken(t.ctx, cls.teacher.user.id, ['attendance:capture']);
         const log: string[] = [];
         const sent = await runCamera(
-          { session: cls.sessionId, url: `${camUrl}/snapshot.jpg`, everyMs: 200, target: url, token, count: 2, timeoutMs: 5000, maxFailures: 2 },
+          {
+            session: cls.sessionId,
+            url: `${camUrl}/snapshot.jpg`,
+            everyMs: 200,
+            target: url,
+            token,
+            count: 2,
+            timeoutMs: 5000,
+            maxFailures: 2,
+          },
           (l) => log.push(l),
         );
         expect(sent).toHaveLength(2);
@@ -210,13 +234,30 @@ describeEachDialect(
         // A camera that does not answer, and a camera on a session of someone else's offering.
         await expect(
           runCamera(
-            { session: cls.sessionId, url: `${camUrl}/missing.jpg`, everyMs: 50, target: url, token, timeoutMs: 2000, maxFailures: 2 },
+            {
+              session: cls.sessionId,
+              url: `${camUrl}/missing.jpg`,
+              everyMs: 50,
+              target: url,
+              token,
+              timeoutMs: 2000,
+              maxFailures: 2,
+            },
             () => {},
           ),
         ).rejects.toMatchObject({ code: 'camera_unreachable' });
         const other = await buildClass(t.ctx, { people: ['model_a'], noTemplate: ['model_a'] });
         const err = await runCamera(
-          { session: other.sessionId, url: `${camUrl}/snapshot.jpg`, everyMs: 50, target: url, token, count: 1, timeoutMs: 2000, maxFailures: 1 },
+          {
+            session: other.sessionId,
+            url: `${camUrl}/snapshot.jpg`,
+            everyMs: 50,
+            target: url,
+            token,
+            count: 1,
+            timeoutMs: 2000,
+            maxFailures: 1,
+          },
           () => {},
         ).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(AppError);
@@ -238,7 +279,8 @@ describeEachDialect(
       const teacher = await loginAs(t.app, cls.teacher);
       const up = await upload(teacher, cls.sessionId, [{ data: video, filename: 'class.mp4', type: 'video/mp4' }]);
       const id = up.json().items[0].id as string;
-      const row = () => t.ctx.db.kysely.selectFrom('captures').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      const row = () =>
+        t.ctx.db.kysely.selectFrom('captures').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
       const end = Date.now() + 300_000;
       while (Number((await row()).frames_done) < 2) {
         if (Date.now() > end) throw new Error('the video never started');
@@ -257,7 +299,11 @@ describeEachDialect(
       expect(await outcome(cls, teacher)).toEqual(reference);
 
       // No frame or face was written twice.
-      const frames = await t.ctx.db.kysely.selectFrom('capture_frames').select('frame_index').where('capture_id', '=', id).execute();
+      const frames = await t.ctx.db.kysely
+        .selectFrom('capture_frames')
+        .select('frame_index')
+        .where('capture_id', '=', id)
+        .execute();
       expect(new Set(frames.map((f) => f.frame_index)).size).toBe(frames.length);
       expect(frames).toHaveLength(Number(final.frames_done));
       const refFrames = await t.ctx.db.kysely
@@ -266,7 +312,11 @@ describeEachDialect(
         .where('capture_id', '=', r1.json().items[0].id)
         .execute();
       expect(frames).toHaveLength(refFrames.length);
-      const rows = await t.ctx.db.kysely.selectFrom('attendance').select('student_id').where('session_id', '=', cls.sessionId).execute();
+      const rows = await t.ctx.db.kysely
+        .selectFrom('attendance')
+        .select('student_id')
+        .where('session_id', '=', cls.sessionId)
+        .execute();
       expect(rows).toHaveLength(ENTRANTS.length);
     });
   },

@@ -50,8 +50,7 @@ export interface CommitResult {
 }
 
 export const groupKey = (course: string, year: number, semester: number): string => `${course}|${year}|${semester}`;
-export const effectiveKey = (g: NormalizedGrade): string =>
-  `${g.courseCode}|${g.year}|${g.semester}|${g.studentCode}`;
+export const effectiveKey = (g: NormalizedGrade): string => `${g.courseCode}|${g.year}|${g.semester}|${g.studentCode}`;
 export const bucketOf = (scoreX100: number): number => Math.floor(scoreX100 / 100);
 
 /** A transient failure the writer may retry: deadlocks, serialization failures, lost races. */

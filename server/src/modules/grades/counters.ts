@@ -221,7 +221,10 @@ export class RedisCounters implements GradeCounters {
         if (!res || failed) throw failed?.[0] ?? new Error('counter rebuild failed');
       }
       const multi = this.redis.multi();
-      multi.set(this.totalKey, groups.reduce((s, g) => s + g.records, 0));
+      multi.set(
+        this.totalKey,
+        groups.reduce((s, g) => s + g.records, 0),
+      );
       multi.del(this.recordsKey);
       if (groups.length) {
         multi.hset(

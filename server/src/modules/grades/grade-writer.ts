@@ -2,7 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { GradeSource } from '../../platform/db/tables/grades.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { RetryableCommitError, type CommitResult, type CommitSummary, type CommitUnit, type UnitResult } from './commit.ts';
+import {
+  RetryableCommitError,
+  type CommitResult,
+  type CommitSummary,
+  type CommitUnit,
+  type UnitResult,
+} from './commit.ts';
 import { MonotonicIds } from './grade-ids.ts';
 import type { GradeMetrics } from './grades.metrics.ts';
 import type { NormalizedGrade } from './grades.schemas.ts';
@@ -56,9 +62,14 @@ export class GradeWriter {
   submit(grades: readonly NormalizedGrade[], source: GradeSource, createdBy: string | null): Promise<UnitResult> {
     if (this.closed) {
       return Promise.reject(
-        new AppError('shutting_down', 503, 'The server is shutting down; nothing was stored. Retry on another instance.', {
-          retryAfterSeconds: 1,
-        }),
+        new AppError(
+          'shutting_down',
+          503,
+          'The server is shutting down; nothing was stored. Retry on another instance.',
+          {
+            retryAfterSeconds: 1,
+          },
+        ),
       );
     }
     if (grades.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
@@ -159,7 +170,13 @@ export class GradeWriter {
     const { metrics, logger } = this.opts;
     const now = Date.now();
     const units: CommitUnit[] = batch.map((p) => ({
-      grades: p.grades.map((g) => ({ ...g, id: this.ids.next(now), source: p.source, createdBy: p.createdBy, receivedAt: now })),
+      grades: p.grades.map((g) => ({
+        ...g,
+        id: this.ids.next(now),
+        source: p.source,
+        createdBy: p.createdBy,
+        receivedAt: now,
+      })),
     }));
     const records = units.reduce((s, u) => s + u.grades.length, 0);
     let result: CommitResult | undefined;
@@ -186,7 +203,10 @@ export class GradeWriter {
       const kind = classifyDbError(failure);
       if (kind === 'error' && batch.length > 1) {
         // Not the database's fault, and maybe one request's: commit each alone so only it fails.
-        logger.warn({ err: failure, requests: batch.length }, 'group commit failed; committing its requests one by one');
+        logger.warn(
+          { err: failure, requests: batch.length },
+          'group commit failed; committing its requests one by one',
+        );
         for (const p of batch) await this.commitBatch([p]);
         return;
       }
@@ -254,7 +274,11 @@ export function classifyDbError(err: unknown): DbErrorKind {
   // PostgreSQL: connection exceptions (08), operator intervention (57P), insufficient resources (53).
   if (/^(08|57P|53)/.test(code)) return 'unavailable';
   const message = typeof e?.message === 'string' ? e.message : '';
-  if (/connection terminated|timeout exceeded when trying to connect|Connection lost|pool is closed|is closed/i.test(message)) {
+  if (
+    /connection terminated|timeout exceeded when trying to connect|Connection lost|pool is closed|is closed/i.test(
+      message,
+    )
+  ) {
     return 'unavailable';
   }
   return 'error';
@@ -263,7 +287,11 @@ export function classifyDbError(err: unknown): DbErrorKind {
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (classifyDbError(err) === 'error') {
-    return new AppError('ingest_failed', 500, 'The grades could not be stored; nothing from this request was acknowledged');
+    return new AppError(
+      'ingest_failed',
+      500,
+      'The grades could not be stored; nothing from this request was acknowledged',
+    );
   }
   return new AppError(
     'database_unavailable',

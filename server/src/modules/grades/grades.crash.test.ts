@@ -146,12 +146,18 @@ describe('acknowledged grades survive kill -9', () => {
       const missing = acked.filter((k) => found.get(k) !== 1);
       expect(missing, `${missing.length} of ${acked.length} acknowledged keys missing`).toEqual([]);
       // The summaries committed with the records: they agree with the append-only table.
-      const records = await db.kysely.selectFrom('grade_records').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const records = await db.kysely
+        .selectFrom('grade_records')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       const groups = await db.kysely
         .selectFrom('grade_groups')
         .select((eb) => [eb.fn.sum<number>('records').as('records'), eb.fn.sum<number>('students').as('students')])
         .executeTakeFirstOrThrow();
-      const effective = await db.kysely.selectFrom('grade_effective').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const effective = await db.kysely
+        .selectFrom('grade_effective')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       expect(Number(groups.records)).toBe(Number(records.n));
       expect(Number(groups.students)).toBe(Number(effective.n));
       expect(Number(records.n)).toBeGreaterThanOrEqual(acked.length);
@@ -166,7 +172,17 @@ describe('acknowledged grades survive kill -9', () => {
     const again = await fetch(`${url}/api/v1/grades`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify([{ student_code: 'AFTER', student_name: 'After', course_code: 'CR0', semester: 1, year: 2025, score: 1, idempotency_key: acked[0] }]),
+      body: JSON.stringify([
+        {
+          student_code: 'AFTER',
+          student_name: 'After',
+          course_code: 'CR0',
+          semester: 1,
+          year: 2025,
+          score: 1,
+          idempotency_key: acked[0],
+        },
+      ]),
     });
     expect(again.status).toBe(201);
     expect(await again.json()).toEqual({ accepted: 0, duplicates: 1 });

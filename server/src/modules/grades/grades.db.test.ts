@@ -145,7 +145,11 @@ describeEachDialect('grade writer and analytics', (dialect) => {
   });
 
   it('stores an idempotency key once: within one request, across requests, and across commits', async () => {
-    const inOne = await grades.append(ADMIN, [grade({ idempotency_key: 'k-same' }), grade({ idempotency_key: 'k-same', score: 99 })], 'ui');
+    const inOne = await grades.append(
+      ADMIN,
+      [grade({ idempotency_key: 'k-same' }), grade({ idempotency_key: 'k-same', score: 99 })],
+      'ui',
+    );
     expect(inOne).toEqual({ accepted: 1, duplicates: 1 });
     const again = await grades.append(ADMIN, [grade({ idempotency_key: 'k-same', score: 10 })], 'ui');
     expect(again).toEqual({ accepted: 0, duplicates: 1 });
@@ -162,7 +166,11 @@ describeEachDialect('grade writer and analytics', (dialect) => {
     );
     expect(mixed).toEqual({ accepted: 2, duplicates: 1 });
     for (const key of ['k-same', 'k-race', 'k-new-1']) {
-      const rows = await h.db.kysely.selectFrom('grade_records').select('id').where('idempotency_key', '=', key).execute();
+      const rows = await h.db.kysely
+        .selectFrom('grade_records')
+        .select('id')
+        .where('idempotency_key', '=', key)
+        .execute();
       expect(rows).toHaveLength(1);
     }
     // The duplicate never became the effective grade.
@@ -186,7 +194,11 @@ describeEachDialect('grade writer and analytics', (dialect) => {
     await grades.append(ADMIN, [grade({ ...g, score: 12 })], 'ui');
     expect(await grades.passFail(ADMIN, { course: 'EFF' })).toEqual({ passed: 0, failed: 1 });
     expect(await grades.students(ADMIN, { course: 'EFF', year: 2024, semester: 2 })).toEqual({ students: 1 });
-    const group = await h.db.kysely.selectFrom('grade_groups').selectAll().where('course_code', '=', 'EFF').executeTakeFirstOrThrow();
+    const group = await h.db.kysely
+      .selectFrom('grade_groups')
+      .selectAll()
+      .where('course_code', '=', 'EFF')
+      .executeTakeFirstOrThrow();
     expect({ records: Number(group.records), students: Number(group.students), sum: Number(group.sum_x100) }).toEqual({
       records: 5,
       students: 1,
@@ -220,7 +232,10 @@ describeEachDialect('grade writer and analytics', (dialect) => {
       .execute();
     await grades.append(
       ADMIN,
-      [grade({ student_code: 'LINK01', course_code: 'LNK', score: 65, idempotency_key: 'link-1' }), grade({ student_code: 'NOBODY', course_code: 'LNK', score: 71, idempotency_key: 'link-2' })],
+      [
+        grade({ student_code: 'LINK01', course_code: 'LNK', score: 65, idempotency_key: 'link-1' }),
+        grade({ student_code: 'NOBODY', course_code: 'LNK', score: 71, idempotency_key: 'link-2' }),
+      ],
       'csv',
     );
     const a = await grades.repo.findRecordByKey('link-1');
@@ -267,7 +282,10 @@ describeEachDialect('grade writer and analytics', (dialect) => {
       const passed = inScope.filter((r) => r.score >= 61).length;
       const stats = await grades.passFail(ADMIN, { ...f, course: 'AN1' });
       const an1 = inScope.filter((r) => r.course_code === 'AN1');
-      expect(stats).toEqual({ passed: an1.filter((r) => r.score >= 61).length, failed: an1.filter((r) => r.score < 61).length });
+      expect(stats).toEqual({
+        passed: an1.filter((r) => r.score >= 61).length,
+        failed: an1.filter((r) => r.score < 61).length,
+      });
       expect(passed).toBeGreaterThan(0);
 
       const perCourse = courses
@@ -327,7 +345,8 @@ describeEachDialect('grade writer and analytics', (dialect) => {
       rows.push(grade({ year: y, student_code: code, course_code: 'W1', score: 100 }));
       rows.push(grade({ year: y, student_code: code, course_code: 'W2', score: 50 }));
     }
-    for (const code of ['Z1', 'Z2', 'Z3']) rows.push(grade({ year: y, student_code: code, course_code: 'W3', score: 90 }));
+    for (const code of ['Z1', 'Z2', 'Z3'])
+      rows.push(grade({ year: y, student_code: code, course_code: 'W3', score: 90 }));
     await grades.append(ADMIN, rows.slice(0, 1000), 'ui');
     await grades.append(ADMIN, rows.slice(1000), 'ui');
     const top = await grades.topStudents(ADMIN, { year: y }, 4);
@@ -380,7 +399,9 @@ describeEachDialect('grade counters in Redis', (dialect) => {
       Array.from({ length: 60 }, (_, i) =>
         grades.append(
           ADMIN,
-          Array.from({ length: 3 }, (_, j) => grade({ student_code: `R${(i * 3 + j) % 70}`, course_code: `RC${i % 3}`, score: j * 30 })),
+          Array.from({ length: 3 }, (_, j) =>
+            grade({ student_code: `R${(i * 3 + j) % 70}`, course_code: `RC${i % 3}`, score: j * 30 }),
+          ),
           'ui',
         ),
       ),
@@ -391,7 +412,9 @@ describeEachDialect('grade counters in Redis', (dialect) => {
     expect(await grades.counters()).toEqual(sql);
     expect(grades.live.dirty).toBe(false);
     expect(events.at(-1)!.total).toBe(sql.total);
-    expect(Number(await redis.scard(`${prefix}students:RC0|2025|1`))).toBe(sql.groups.find((g) => g.course === 'RC0')!.students);
+    expect(Number(await redis.scard(`${prefix}students:RC0|2025|1`))).toBe(
+      sql.groups.find((g) => g.course === 'RC0')!.students,
+    );
   });
 
   it('keeps ingesting while Redis is unreachable, then reconcile makes the counters exact', async () => {
@@ -406,7 +429,11 @@ describeEachDialect('grade counters in Redis', (dialect) => {
     const during = await h.service(new RedisCounters(dead, prefix));
     const acks = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        during.append(ADMIN, [grade({ student_code: `OUT${i}`, course_code: 'ROUT', idempotency_key: `out-${dialect}-${i}` })], 'ui'),
+        during.append(
+          ADMIN,
+          [grade({ student_code: `OUT${i}`, course_code: 'ROUT', idempotency_key: `out-${dialect}-${i}` })],
+          'ui',
+        ),
       ),
     );
     expect(acks.every((a) => a.accepted === 1)).toBe(true);
@@ -464,7 +491,10 @@ describe('grade writer when the database is unavailable', () => {
       expect(err).toMatchObject({ code: 'database_unavailable', status: 503, details: { retryAfterSeconds: 1 } });
       other.sqlite!.exec('rollback');
       await other.destroy();
-      expect(await grades.append(ADMIN, [grade({ idempotency_key: 'busy-1' })], 'ui')).toEqual({ accepted: 1, duplicates: 0 });
+      expect(await grades.append(ADMIN, [grade({ idempotency_key: 'busy-1' })], 'ui')).toEqual({
+        accepted: 1,
+        duplicates: 0,
+      });
       expect(await grades.counters()).toEqual(await sqlCounters(h.db));
     } finally {
       await h.cleanup();

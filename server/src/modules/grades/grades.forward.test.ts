@@ -57,7 +57,10 @@ describe('REST ingest forwarded to the gRPC ingest service', () => {
     front.app.inject({ method: 'POST', url: '/api/v1/grades', headers, payload: payload as object });
 
   it('stores through SubmitBatch with the caller token and answers with its Ack', async () => {
-    const res = await post([grade({ idempotency_key: 'fw-1' }), grade({ student_code: 'FW2', idempotency_key: 'fw-2' })]);
+    const res = await post([
+      grade({ idempotency_key: 'fw-1' }),
+      grade({ student_code: 'FW2', idempotency_key: 'fw-2' }),
+    ]);
     expect(res.statusCode).toBe(201);
     expect(res.json()).toEqual({ accepted: 2, duplicates: 0 });
     expect((await post(grade({ idempotency_key: 'fw-1' }))).json()).toEqual({ accepted: 0, duplicates: 1 });

@@ -28,7 +28,13 @@ export type GradesClient = grpc.Client & {
 };
 
 // proto3 scalars default to 0 or '' when absent, which validation then rejects as missing.
-const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
+const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
 
 let definition: protoLoader.PackageDefinition | undefined;
 
@@ -73,7 +79,15 @@ export function fromGradeMessage(m: GradeMessage): Record<string, unknown> {
 // ---- strict wire-format check --------------------------------------------------------------
 
 type FieldKind = 'string' | 'varint' | 'fixed64' | 'grade';
-const GRADE_FIELDS: Record<number, FieldKind> = { 1: 'string', 2: 'string', 3: 'string', 4: 'varint', 5: 'varint', 6: 'fixed64', 7: 'string' };
+const GRADE_FIELDS: Record<number, FieldKind> = {
+  1: 'string',
+  2: 'string',
+  3: 'string',
+  4: 'varint',
+  5: 'varint',
+  6: 'fixed64',
+  7: 'string',
+};
 const BATCH_FIELDS: Record<number, FieldKind> = { 1: 'grade' };
 const WIRE_OF: Record<FieldKind, number> = { string: 2, grade: 2, varint: 0, fixed64: 1 };
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -1,10 +1,6 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { DialectName, Executor } from '../../platform/db/database.ts';
-import type {
-  GradeEffectiveTable,
-  GradeGroupsTable,
-  GradeRecordsTable,
-} from '../../platform/db/tables/grades.ts';
+import type { GradeEffectiveTable, GradeGroupsTable, GradeRecordsTable } from '../../platform/db/tables/grades.ts';
 import type { GroupFilter } from './grades.schemas.ts';
 
 export type GradeRecordRow = Selectable<GradeRecordsTable>;
@@ -148,7 +144,9 @@ export class GradesRepository {
    * Writes effective grades the caller has already decided on (rows are locked). Returns, per
    * row, whether SQL inserted it, so the caller can detect a concurrent writer that got there first.
    */
-  async upsertEffective(rows: readonly Insertable<GradeEffectiveTable>[]): Promise<{ inserted: number; updated: number }> {
+  async upsertEffective(
+    rows: readonly Insertable<GradeEffectiveTable>[],
+  ): Promise<{ inserted: number; updated: number }> {
     let inserted = 0;
     let updated = 0;
     for (const part of chunks(rows)) {
@@ -348,16 +346,24 @@ export class GradesRepository {
   }
 
   /** Sum and count of each student's effective grades in scope. */
-  async totalsOfStudents(codes: readonly string[], f: GroupFilter): Promise<{ student_code: string; sum: number; n: number }[]> {
+  async totalsOfStudents(
+    codes: readonly string[],
+    f: GroupFilter,
+  ): Promise<{ student_code: string; sum: number; n: number }[]> {
     const out: { student_code: string; sum: number; n: number }[] = [];
     for (const part of chunks(codes)) {
       let q = this.db
         .selectFrom('grade_effective')
-        .select(['student_code', (eb) => eb.fn.sum<number>('score_x100').as('sum'), (eb) => eb.fn.countAll<number>().as('n')])
+        .select([
+          'student_code',
+          (eb) => eb.fn.sum<number>('score_x100').as('sum'),
+          (eb) => eb.fn.countAll<number>().as('n'),
+        ])
         .where('student_code', 'in', part);
       if (f.year !== undefined) q = q.where('year', '=', f.year);
       if (f.semester !== undefined) q = q.where('semester', '=', f.semester);
-      for (const r of await q.groupBy('student_code').execute()) out.push({ student_code: r.student_code, sum: num(r.sum), n: num(r.n) });
+      for (const r of await q.groupBy('student_code').execute())
+        out.push({ student_code: r.student_code, sum: num(r.sum), n: num(r.n) });
     }
     return out;
   }
@@ -426,7 +432,12 @@ export class GradesRepository {
     return this.db.selectFrom('grade_records').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
   }
 
-  findEffective(course: string, year: number, semester: number, student: string): Promise<GradeEffectiveRow | undefined> {
+  findEffective(
+    course: string,
+    year: number,
+    semester: number,
+    student: string,
+  ): Promise<GradeEffectiveRow | undefined> {
     return this.db
       .selectFrom('grade_effective')
       .selectAll()

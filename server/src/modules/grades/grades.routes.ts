@@ -59,7 +59,14 @@ export const gradesRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (a
   const tags = ['analytics'];
   app.get(
     '/analytics/grades/total',
-    { schema: { tags, description: 'All grade records stored.', querystring: groupFilterQuery, response: { 200: totalOut } } },
+    {
+      schema: {
+        tags,
+        description: 'All grade records stored.',
+        querystring: groupFilterQuery,
+        response: { 200: totalOut },
+      },
+    },
     async (req) => grades.total(req.actor, req.query),
   );
 

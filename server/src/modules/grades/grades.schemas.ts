@@ -13,7 +13,12 @@ export const gradeCodeSchema = z
 
 export const gradeInput = z.strictObject({
   student_code: gradeCodeSchema,
-  student_name: z.string().trim().min(1, 'required').max(200, 'at most 200 characters').regex(noControl, 'no control characters'),
+  student_name: z
+    .string()
+    .trim()
+    .min(1, 'required')
+    .max(200, 'at most 200 characters')
+    .regex(noControl, 'no control characters'),
   course_code: gradeCodeSchema,
   semester: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 or 2' }),
   year: z.number().int('must be a whole number').min(1900, 'must be 1900 to 2200').max(2200, 'must be 1900 to 2200'),
@@ -31,9 +36,11 @@ export const gradeInput = z.strictObject({
 });
 export type GradeInput = z.input<typeof gradeInput>;
 
-export const gradesBody = z.union([gradeInput, z.array(gradeInput).min(1).max(MAX_BATCH)]).describe(
-  `One grade, or an array of 1 to ${MAX_BATCH}. The whole request is stored in one transaction or not at all.`,
-);
+export const gradesBody = z
+  .union([gradeInput, z.array(gradeInput).min(1).max(MAX_BATCH)])
+  .describe(
+    `One grade, or an array of 1 to ${MAX_BATCH}. The whole request is stored in one transaction or not at all.`,
+  );
 
 /** A validated grade, as the writer stores it. */
 export interface NormalizedGrade {
@@ -68,7 +75,8 @@ export function parseGrades(body: unknown): NormalizedGrade[] {
   let items: unknown[];
   if (Array.isArray(body)) {
     if (body.length === 0) throw batchError('The array holds no grades; send 1 to 1000');
-    if (body.length > MAX_BATCH) throw batchError(`The array holds ${body.length} grades; send at most ${MAX_BATCH} per request`);
+    if (body.length > MAX_BATCH)
+      throw batchError(`The array holds ${body.length} grades; send at most ${MAX_BATCH} per request`);
     items = body;
   } else if (typeof body === 'object' && body !== null) {
     items = [body];

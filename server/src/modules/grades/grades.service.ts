@@ -85,7 +85,11 @@ export class GradesService {
       this.live = deps.counters;
     } else if (config.redisUrl) {
       // A connection of its own that fails fast while Redis is away, so ingest never waits on it.
-      const r = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 3000 });
+      const r = new Redis(config.redisUrl, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        connectTimeout: 3000,
+      });
       r.on('error', (err) => this.logger.debug({ err }, 'redis (counters) error'));
       r.on('ready', () => {
         if (this.live.dirty) this.reconcileInBackground('redis reconnected');
@@ -295,7 +299,11 @@ export class GradesService {
     return this.repo.passFail(f, DEFAULT_PASSING_GRADE);
   }
 
-  async topCourses(actor: Actor | null, f: GroupFilter, limit: number): Promise<{ course: string; students: number }[]> {
+  async topCourses(
+    actor: Actor | null,
+    f: GroupFilter,
+    limit: number,
+  ): Promise<{ course: string; students: number }[]> {
     authorizeRead(actor);
     return this.repo.topCourses(f, limit);
   }

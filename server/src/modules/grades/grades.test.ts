@@ -24,7 +24,7 @@ describe('grade ingest and analytics over HTTP', () => {
 
   const post = (payload: unknown, headers: Record<string, string> = { authorization: `Bearer ${writer}` }) =>
     t.app.inject({ method: 'POST', url: '/api/v1/grades', headers, payload: payload as object });
-  const total = async () => Number((await t.ctx.grades.repo.countRecords()));
+  const total = async () => Number(await t.ctx.grades.repo.countRecords());
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -41,7 +41,11 @@ describe('grade ingest and analytics over HTTP', () => {
     const one = await post(grade({ idempotency_key: 'h-1' }));
     expect(one.statusCode).toBe(201);
     expect(one.json()).toEqual({ accepted: 1, duplicates: 0 });
-    const batch = await post([grade({ idempotency_key: 'h-1' }), grade({ student_code: 'B2', idempotency_key: 'h-2' }), grade({ student_code: 'B3' })]);
+    const batch = await post([
+      grade({ idempotency_key: 'h-1' }),
+      grade({ student_code: 'B2', idempotency_key: 'h-2' }),
+      grade({ student_code: 'B3' }),
+    ]);
     expect(batch.statusCode).toBe(201);
     expect(batch.json()).toEqual({ accepted: 2, duplicates: 1 });
     const row = await t.ctx.grades.repo.findRecordByKey('h-2');
@@ -99,7 +103,10 @@ describe('grade ingest and analytics over HTTP', () => {
 
   it('rejects malformed JSON and oversized bodies with 4xx', async () => {
     const before = await total();
-    const json = await post('{"student_code":', { authorization: `Bearer ${writer}`, 'content-type': 'application/json' });
+    const json = await post('{"student_code":', {
+      authorization: `Bearer ${writer}`,
+      'content-type': 'application/json',
+    });
     expect(json.statusCode).toBe(400);
     expect(json.json().code).toBe('invalid_json');
     const huge = JSON.stringify(Array.from({ length: 1000 }, () => grade({ student_name: 'x'.repeat(2500) })));
@@ -112,13 +119,23 @@ describe('grade ingest and analytics over HTTP', () => {
 
   it('stores every valid concurrent request while bad ones fail alone', async () => {
     const before = await total();
-    const valid = Array.from({ length: 30 }, (_, i) => [grade({ student_code: `CC${i}`, course_code: 'CONCUR' }), grade({ student_code: `CD${i}`, course_code: 'CONCUR' })]);
-    const invalid = Array.from({ length: 10 }, (_, i) => [grade({ student_code: `BAD${i}` }), grade({ score: 'high' })]);
+    const valid = Array.from({ length: 30 }, (_, i) => [
+      grade({ student_code: `CC${i}`, course_code: 'CONCUR' }),
+      grade({ student_code: `CD${i}`, course_code: 'CONCUR' }),
+    ]);
+    const invalid = Array.from({ length: 10 }, (_, i) => [
+      grade({ student_code: `BAD${i}` }),
+      grade({ score: 'high' }),
+    ]);
     const results = await Promise.all([...valid.map((p) => post(p)), ...invalid.map((p) => post(p))]);
     expect(results.slice(0, 30).every((r) => r.statusCode === 201 && r.json().accepted === 2)).toBe(true);
     expect(results.slice(30).every((r) => r.statusCode === 400)).toBe(true);
     expect(await total()).toBe(before + 60);
-    const rows = await t.ctx.db.kysely.selectFrom('grade_records').select('id').where('student_code', 'like', 'BAD%').execute();
+    const rows = await t.ctx.db.kysely
+      .selectFrom('grade_records')
+      .select('id')
+      .where('student_code', 'like', 'BAD%')
+      .execute();
     expect(rows).toHaveLength(0);
   });
 
@@ -131,7 +148,8 @@ describe('grade ingest and analytics over HTTP', () => {
       grade({ course_code: 'AQ2', student_code: 'Q1', score: 80, year: 2031, semester: 2 }),
     ]);
     const read = { authorization: `Bearer ${reader}` };
-    const get = (url: string, headers: Record<string, string> = read) => t.app.inject({ url: `/api/v1/analytics/grades/${url}`, headers });
+    const get = (url: string, headers: Record<string, string> = read) =>
+      t.app.inject({ url: `/api/v1/analytics/grades/${url}`, headers });
 
     const tot = await get('total');
     expect(tot.statusCode).toBe(200);
@@ -199,13 +217,19 @@ describe('grade ingest over HTTP with Redis counters', () => {
           method: 'POST',
           url: '/api/v1/grades',
           headers: { authorization: `Bearer ${token}` },
-          payload: [grade({ student_code: `RS${i % 7}`, course_code: `RH${i % 2}` }), grade({ student_code: `RT${i}` })],
+          payload: [
+            grade({ student_code: `RS${i % 7}`, course_code: `RH${i % 2}` }),
+            grade({ student_code: `RT${i}` }),
+          ],
         }),
       ),
     );
     expect(results.every((r) => r.statusCode === 201)).toBe(true);
     await new Promise((r) => setTimeout(r, 50));
-    const res = await t.app.inject({ url: '/api/v1/analytics/grades/counters', headers: { authorization: `Bearer ${token}` } });
+    const res = await t.app.inject({
+      url: '/api/v1/analytics/grades/counters',
+      headers: { authorization: `Bearer ${token}` },
+    });
     const counters = res.json();
     expect(counters.total).toBe(40);
     expect(Number(await redis.get(`${prefix}total`))).toBe(40);

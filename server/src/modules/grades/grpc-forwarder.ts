@@ -31,7 +31,8 @@ export class GradesGrpcForwarder {
         { deadline: Date.now() + DEADLINE_MS },
         (err, res) => {
           if (err) reject(appErrorFromGrpc(err));
-          else if (!res) reject(new AppError('ingest_upstream_failed', 502, 'The ingest service sent no acknowledgement'));
+          else if (!res)
+            reject(new AppError('ingest_upstream_failed', 502, 'The ingest service sent no acknowledgement'));
           else resolve({ accepted: Number(res.accepted), duplicates: Number(res.duplicates) });
         },
       );

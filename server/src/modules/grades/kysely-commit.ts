@@ -139,7 +139,11 @@ export class KyselyCommitter {
     }
     // One lock order for every process: concurrent writers queue on these rows instead of deadlocking.
     const order = (a: { course_code: string; year: number; semester: number }, b: typeof a) =>
-      a.course_code < b.course_code ? -1 : a.course_code > b.course_code ? 1 : a.year - b.year || a.semester - b.semester;
+      a.course_code < b.course_code
+        ? -1
+        : a.course_code > b.course_code
+          ? 1
+          : a.year - b.year || a.semester - b.semester;
     await repo.addGroupDeltas(groupRows.sort(order));
     await repo.addBucketDeltas(bucketRows.sort((a, b) => order(a, b) || a.bucket - b.bucket));
     return { units: results, summary: deltas.summary() };

@@ -111,8 +111,7 @@ export class SqliteCommitter {
         }
         accepted++;
         const row = this.findEffective.get(g.courseCode, g.year, g.semester, g.studentCode) as
-          | [number, string]
-          | undefined;
+          [number, string] | undefined;
         const previous: EffectiveState | undefined = row ? { scoreX100: row[0], recordId: row[1] } : undefined;
         const action = deltas.record(g, previous);
         if (action === 'insert') {
