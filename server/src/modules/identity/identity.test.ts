@@ -166,6 +166,20 @@ describe('identity over HTTP', () => {
     }
   });
 
+  it('answers a multipart body cut short with a 400, not a 500', async () => {
+    const s = await signedIn(t.app, t.ctx, 'student');
+    const boundary = 'aulaboundary';
+    const body = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff\xe0 partial`;
+    const res = await t.app.inject({
+      method: 'PUT',
+      url: '/api/v1/me/photo',
+      headers: { ...s.headers, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: body,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+  });
+
   it('accepts bearer tokens and refuses malformed ones', async () => {
     const u = await buildUser(t.ctx, { role: 'teacher' });
     const token = await buildToken(t.ctx, u.user.id, ['grades:write']);
