@@ -125,6 +125,7 @@ export const envSchema = z.object({
   ATTENDANCE_SAMPLE_MIN_INTERVAL: duration.default(parseDuration('1s')),
   ATTENDANCE_SCENE_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.04),
   ATTENDANCE_VIDEO_MAX_DURATION: duration.default(parseDuration('6h')),
+  ATTENDANCE_STILL_DIFF: z.coerce.number().min(0).max(255).default(1),
   ATTENDANCE_LOW_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.57),
   ATTENDANCE_REPORT_THRESHOLD: z.coerce.number().min(0).max(100).default(80),
   ATTENDANCE_WEBCAM_INTERVAL: duration.default(parseDuration('5s')),
@@ -233,6 +234,11 @@ export interface Config {
     /** ffmpeg scene score (0..1) above which a frame counts as a change. */
     sceneThreshold: number;
     videoMaxDurationMs: number;
+    /**
+     * A sampled frame whose 64×36 grey thumbnail differs from the last analysed one by less than
+     * this (mean absolute difference, 0–255) reuses its detections; 0 analyses every frame.
+     */
+    stillDiff: number;
     /** Matches below this confidence are listed first for the teacher to confirm. */
     lowConfidence: number;
     /** Offering reports highlight students whose attendance % is below this. */
@@ -363,6 +369,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sampleMinIntervalMs: e.ATTENDANCE_SAMPLE_MIN_INTERVAL,
       sceneThreshold: e.ATTENDANCE_SCENE_THRESHOLD,
       videoMaxDurationMs: e.ATTENDANCE_VIDEO_MAX_DURATION,
+      stillDiff: e.ATTENDANCE_STILL_DIFF,
       lowConfidence: e.ATTENDANCE_LOW_CONFIDENCE,
       reportThreshold: e.ATTENDANCE_REPORT_THRESHOLD,
       webcamIntervalMs: e.ATTENDANCE_WEBCAM_INTERVAL,

@@ -16,10 +16,16 @@ import {
   IconTags,
   IconFlask,
   IconListDetails,
+  IconUserCheck,
+  IconCalendarCheck,
   type Icon,
 } from '@tabler/icons-react';
 import type { ReactNode } from 'react';
 import { CoursesPage } from '../features/academics/courses-page.tsx';
+import { AttendancePage } from '../features/attendance/attendance-page.tsx';
+import { MyAttendancePage } from '../features/attendance/my-attendance-page.tsx';
+import { AttendanceReportPage } from '../features/attendance/report-page.tsx';
+import { SessionAttendancePage } from '../features/attendance/session-attendance-page.tsx';
 import { MyCoursesPage } from '../features/academics/my-courses-page.tsx';
 import { OfferingDetailPage } from '../features/academics/offering-detail-page.tsx';
 import { OfferingsPage } from '../features/academics/offerings-page.tsx';
@@ -65,6 +71,38 @@ export const NAV_GROUPS = ['Overview', 'Teaching', 'Learning', 'Academics', 'Adm
 
 export const pages: PageDef[] = [
   { path: '/', label: 'Home', icon: IconHome, roles: everyone, element: <HomePage />, group: 'Overview' },
+  {
+    path: '/attendance',
+    label: 'Attendance',
+    icon: IconUserCheck,
+    roles: ['admin', 'teacher'],
+    element: <AttendancePage />,
+    group: 'Teaching',
+  },
+  {
+    path: '/sessions/:id/attendance',
+    label: 'Session attendance',
+    icon: IconUserCheck,
+    roles: ['admin', 'teacher'],
+    element: <SessionAttendancePage />,
+    nav: false,
+  },
+  {
+    path: '/offerings/:id/attendance',
+    label: 'Attendance report',
+    icon: IconUserCheck,
+    roles: ['admin', 'teacher'],
+    element: <AttendanceReportPage />,
+    nav: false,
+  },
+  {
+    path: '/my-attendance',
+    label: 'My attendance',
+    icon: IconCalendarCheck,
+    roles: ['student'],
+    element: <MyAttendancePage />,
+    group: 'Learning',
+  },
   {
     path: '/my-courses',
     label: 'My courses',

@@ -80,15 +80,31 @@ const EVIDENCE_SIDE = 256;
 
 export const galleryName = (offeringId: string) => `offering:${offeringId}`;
 
+/** A frame decoded once to pixels, so that many crops do not decode it many times. */
+export interface DecodedFrame {
+  data: Buffer;
+  info: { width: number; height: number; channels: 1 | 2 | 3 | 4 };
+}
+
+export async function decodeFrame(jpeg: Buffer): Promise<DecodedFrame> {
+  const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+  return { data, info: { width: info.width, height: info.height, channels: info.channels } };
+}
+
 /** A face crop for evidence and review: the box with a margin, at most 256 px. */
-export async function cropFace(frame: Buffer, box: Box, size: { width: number; height: number }): Promise<Buffer> {
+export async function cropFace(
+  frame: Buffer | DecodedFrame,
+  box: Box,
+  size: { width: number; height: number },
+): Promise<Buffer> {
   const [x, y, w, h] = box;
   const m = 0.35;
   const left = Math.max(0, Math.floor(x - w * m));
   const top = Math.max(0, Math.floor(y - h * m));
   const right = Math.min(size.width, Math.ceil(x + w * (1 + m)));
   const bottom = Math.min(size.height, Math.ceil(y + h * (1 + m)));
-  return sharp(frame)
+  const img = Buffer.isBuffer(frame) ? sharp(frame) : sharp(frame.data, { raw: frame.info });
+  return img
     .extract({ left, top, width: Math.max(1, right - left), height: Math.max(1, bottom - top) })
     .resize(EVIDENCE_SIDE, EVIDENCE_SIDE, { fit: 'inside', withoutEnlargement: true })
     .jpeg({ quality: 88 })
@@ -252,12 +268,17 @@ export class CaptureProcessor {
       // Detection of the next frames runs while this one is tracked and written: the pool has
       // one worker per core, and tracking only needs the frames in order.
       const ahead = Math.max(1, this.d.vision.pool.size);
-      const pending: { frame: { index: number; offsetMs: number; jpeg: Buffer }; detected: Promise<Detected> }[] = [];
+      const pending: {
+        frame: { index: number; offsetMs: number; jpeg: Buffer };
+        detected: Promise<Detected>;
+        still: boolean;
+      }[] = [];
       let lastProgress = 0;
+      let last: { thumb: Buffer; offsetMs: number; detected: Promise<Detected> } | null = null;
       const step = async () => {
         const p = pending.shift()!;
         const det = await p.detected;
-        const result = await this.track(run, p.frame, det);
+        const result = await this.track(run, p.frame, det, det.embedded, p.frame.index, p.still);
         const blob = await this.d.blobs.put(p.frame.jpeg, { contentType: 'image/jpeg' });
         const wrote = await this.writeFrame(run, result, blob.id, { width: det.width, height: det.height });
         if (!wrote) await this.d.blobs.delete(blob.id).catch(() => {});
@@ -272,7 +293,17 @@ export class CaptureProcessor {
       };
       for await (const frame of frames) {
         if (signal.aborted) break;
-        pending.push({ frame, detected: this.detect(run, frame.jpeg) });
+        const thumb = await stillThumb(frame.jpeg);
+        // A frame no different from the last one analysed (a still room between two scene
+        // changes) shows the same faces in the same places: the last detections stand for it.
+        const still: boolean = !!last && cfg.stillDiff > 0 && meanAbsDiff(thumb, last.thumb) < cfg.stillDiff;
+        // A frame taken for a scene change rather than the interval probably shows someone new:
+        // embedding it at once saves detecting it twice.
+        const changed = !!last && frame.offsetMs - last.offsetMs < cfg.sampleMaxIntervalMs - 150;
+        const detected: Promise<Detected> =
+          still && last ? last.detected : this.detect(run, frame.jpeg, !last || changed);
+        pending.push({ frame, detected, still });
+        last = { thumb, offsetMs: frame.offsetMs, detected };
         if (pending.length >= ahead) await step();
       }
       while (pending.length) await step();
@@ -282,13 +313,22 @@ export class CaptureProcessor {
     }
   }
 
-  private async detect(run: Run, jpeg: Buffer): Promise<Detected> {
+  /** Faces (with descriptors when `embed`) and poses of a frame, on the worker pool. */
+  private async detect(run: Run, jpeg: Buffer, embed = false): Promise<Detected> {
     const engine = this.d.vision.engine;
-    const [faces, pose] = await Promise.all([
-      engine.detectFaces(jpeg, { priority: run.priority }),
-      run.pose ? engine.detectPose(jpeg) : Promise.resolve({ people: [] as DetectedPerson[] }),
-    ]);
-    return { width: faces.size.width, height: faces.size.height, faces: faces.faces, people: pose.people };
+    const pose = run.pose ? engine.detectPose(jpeg) : Promise.resolve({ people: [] as DetectedPerson[] });
+    if (embed) {
+      const [faces, p] = await Promise.all([engine.embedFaces(jpeg, { priority: run.priority }), pose]);
+      return {
+        width: faces.size.width,
+        height: faces.size.height,
+        faces: faces.faces,
+        people: p.people,
+        embedded: faces.faces,
+      };
+    }
+    const [faces, p] = await Promise.all([engine.detectFaces(jpeg, { priority: run.priority }), pose]);
+    return { width: faces.size.width, height: faces.size.height, faces: faces.faces, people: p.people };
   }
 
   /**
@@ -319,11 +359,14 @@ export class CaptureProcessor {
     det: Detected,
     embedded?: EmbeddedFace[],
     trackerFrame = frame.index,
+    still = false,
   ): Promise<FrameResult> {
     const { tracker, gallery } = run;
     const boxes = det.faces.map((f) => f.box);
     const assoc = tracker.associate(trackerFrame, boxes);
-    const need = assoc.map((a) => tracker.needsEmbedding(a.trackNo, trackerFrame));
+    // A still frame carries the last frame's identities over: nothing new to match.
+    const need = assoc.map((a) => !still && tracker.needsEmbedding(a.trackNo, trackerFrame));
+    if (still) embedded = undefined;
     let descriptors: (EmbeddedFace | null)[] = det.faces.map(() => null);
     if (embedded) {
       descriptors = embedded;
@@ -489,28 +532,30 @@ export class CaptureProcessor {
       list.push(o);
       byTrack.set(o.track_id, list);
     }
-    const frameCache = new Map<number, { jpeg: Buffer; width: number; height: number } | null>();
+    // One decoded frame at a time (tracks in order of their best frame): a long video's frames
+    // are never all held as pixels together.
+    let cached: { index: number; frame: { pixels: DecodedFrame; width: number; height: number } | null } | null = null;
     const frameOf = async (index: number) => {
-      if (!frameCache.has(index)) {
+      if (cached?.index !== index) {
         const f = await repo.findFrame(c.id, index);
-        frameCache.set(
-          index,
-          f?.blob_id
-            ? { jpeg: await blobs.getBuffer(f.blob_id), width: Number(f.width), height: Number(f.height) }
-            : null,
-        );
+        const pixels = f?.blob_id ? await decodeFrame(await blobs.getBuffer(f.blob_id)) : null;
+        cached = { index, frame: pixels ? { pixels, width: pixels.info.width, height: pixels.info.height } : null };
       }
-      return frameCache.get(index)!;
+      return cached.frame;
     };
-    for (const [trackId, obs] of byTrack) {
+    const bestOf = (obs: typeof observations) => {
       const known = obs.filter((o) => o.student_id);
-      const pool = known.length ? known : obs;
-      const best = pool.reduce((a, b) => (score(b) > score(a) ? b : a));
+      return (known.length ? known : obs).reduce((a, b) => (score(b) > score(a) ? b : a));
+    };
+    const tracks = [...byTrack].sort((a, b) => bestOf(a[1]).frame_index - bestOf(b[1]).frame_index);
+    for (const [trackId, obs] of tracks) {
+      const known = obs.filter((o) => o.student_id);
+      const best = bestOf(obs);
       let cropId = obs.find((o) => o.crop_blob_id)?.crop_blob_id ?? null;
       if (!cropId) {
         const f = await frameOf(best.frame_index);
         if (f) {
-          const blob = await blobs.put(await cropFace(f.jpeg, JSON.parse(best.box) as Box, f), {
+          const blob = await blobs.put(await cropFace(f.pixels, JSON.parse(best.box) as Box, f), {
             contentType: 'image/jpeg',
           });
           await repo.setObservationCrop(best.id, blob.id);
@@ -543,6 +588,7 @@ export class CaptureProcessor {
     }
     await this.d.rows.recompute(c.session_id);
     const facesSeen = observations.length;
+    const first = c.kind !== 'video' && !c.width ? await repo.findFrame(c.id, 0) : undefined;
     await repo.updateCapture(c.id, {
       status: 'done',
       progress: 100,
@@ -550,8 +596,7 @@ export class CaptureProcessor {
       finished_at: Date.now(),
       error: null,
       error_code: null,
-      ...(c.kind !== 'video' &&
-        !c.width && { width: (await frameOf(0))?.width ?? null, height: (await frameOf(0))?.height ?? null }),
+      ...(first && { width: Number(first.width), height: Number(first.height) }),
     });
     const done = (await repo.findCapture(c.id))!;
     this.d.changed(done, 'rows');
@@ -564,6 +609,21 @@ interface Detected {
   height: number;
   faces: { box: Box; score: number; quality: { score: number; pose: { yaw: number } } }[];
   people: DetectedPerson[];
+  /** The same faces with descriptors, when the frame was embedded outright. */
+  embedded?: EmbeddedFace[];
+}
+
+/** 64×36 grey thumbnail: enough to tell a still room from one where something moved. */
+async function stillThumb(jpeg: Buffer): Promise<Buffer> {
+  return sharp(jpeg).greyscale().resize(64, 36, { fit: 'fill' }).raw().toBuffer();
+}
+
+/** Mean absolute difference of two thumbnails, 0–255. */
+export function meanAbsDiff(a: Buffer, b: Buffer): number {
+  if (a.length !== b.length) return 255;
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
+  return sum / a.length;
 }
 
 const round3 = (v: number) => Math.round(v * 1000) / 1000;

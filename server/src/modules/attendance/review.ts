@@ -25,6 +25,9 @@ type UnknownFaceOut = {
   templateId: string | null;
 };
 
+/** The user behind an action, for columns that reference users (the system actor is none). */
+const userOf = (actor: Actor): string | null => (actor.via === 'system' ? null : actor.id);
+
 export function toUnknownFaceOut(u: UnknownFaceRow, names: Map<string, string>): UnknownFaceOut {
   return {
     id: u.id,
@@ -166,7 +169,7 @@ export class AttendanceReview {
         source: 'manual',
         note,
         confirmed: 1,
-        changed_by: actor.id,
+        changed_by: userOf(actor),
         changed_at: t,
       });
     } else {
@@ -183,7 +186,7 @@ export class AttendanceReview {
         source: 'manual',
         confirmed: 1,
         note,
-        changed_by: actor.id,
+        changed_by: userOf(actor),
         changed_at: t,
         created_at: t,
       });
@@ -325,7 +328,7 @@ export class AttendanceReview {
       status: 'assigned',
       student_id: input.studentId,
       template_id: templateId,
-      resolved_by: actor.id,
+      resolved_by: userOf(actor),
       resolved_at: Date.now(),
     });
     await this.svc.rows.recompute(sessionId);
@@ -349,7 +352,11 @@ export class AttendanceReview {
     const u = await this.unknownFace(sessionId, faceId);
     if (u.status === 'assigned')
       throw badRequest('already_assigned', 'This face was assigned to a student; reject that match instead');
-    await this.d.repo.resolveUnknownFace(u.id, { status: 'dismissed', resolved_by: actor.id, resolved_at: Date.now() });
+    await this.d.repo.resolveUnknownFace(u.id, {
+      status: 'dismissed',
+      resolved_by: userOf(actor),
+      resolved_at: Date.now(),
+    });
     const names = await this.svc.names(session.offering_id);
     return toUnknownFaceOut((await this.d.repo.findUnknownFace(u.id))!, names);
   }

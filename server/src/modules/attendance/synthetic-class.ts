@@ -117,7 +117,9 @@ export async function buildClassVideo(out: string, o: ClassVideoOptions): Promis
     for (const [i, e] of o.entrants.entries()) {
       const file = path.join(dir, `p${i}.jpg`);
       fs.writeFileSync(file, await sharp(e.tile).resize(seats[i].size, seats[i].size).jpeg({ quality: 92 }).toBuffer());
-      inputs.push('-loop', '1', '-framerate', String(fps), '-i', file);
+      // A still photo needs one frame a second: overlay holds it, and decoding 25 copies a
+      // second of every face would be most of the encoding time.
+      inputs.push('-loop', '1', '-framerate', '1', '-i', file);
       const next = `v${i}`;
       chain.push(`[${last}][${i + 1}:v]overlay=${seats[i].x}:${seats[i].y}:enable='gte(t,${e.enterAtS})'[${next}]`);
       last = next;

@@ -49,6 +49,7 @@ export class MemoryQueue implements JobQueue {
   private readonly jobs = new Map<string, Job>();
   private readonly consumers = new Map<string, Consumer[]>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly wakes = new Set<string>();
   private readonly intervals = new Map<string, NodeJS.Timeout>();
   private closed = false;
 
@@ -147,6 +148,7 @@ export class MemoryQueue implements JobQueue {
     for (const t of this.timers) clearTimeout(t);
     for (const t of this.intervals.values()) clearInterval(t);
     this.timers.clear();
+    this.wakes.clear();
     this.intervals.clear();
     const all = [...this.consumers.values()].flat();
     for (const c of all) {
@@ -157,8 +159,14 @@ export class MemoryQueue implements JobQueue {
   }
 
   private wakeAt(queue: string, delay: number): void {
+    // One pending wake-up per queue and moment is enough.
+    const at = Date.now() + delay;
+    const key = `${queue}\u0000${at}`;
+    if (this.wakes.has(key)) return;
+    this.wakes.add(key);
     const t = setTimeout(() => {
       this.timers.delete(t);
+      this.wakes.delete(key);
       this.pump(queue);
     }, delay);
     t.unref();
@@ -171,14 +179,21 @@ export class MemoryQueue implements JobQueue {
     const consumers = (this.consumers.get(queue) ?? []).filter((c) => !c.closed);
     if (consumers.length === 0) return;
     const now = Date.now();
+    let nextDue = Infinity;
     for (const job of this.jobs.values()) {
       if (job.queue !== queue) continue;
-      if (job.state === 'delayed' && job.runAt <= now) job.state = 'waiting';
+      if (job.state === 'delayed') {
+        if (job.runAt <= now) job.state = 'waiting';
+        else nextDue = Math.min(nextDue, job.runAt);
+      }
       if (job.state !== 'waiting') continue;
       const c = consumers.find((x) => x.active.size < x.concurrency);
       if (!c) return;
       this.run(c, job);
     }
+    // Timers may fire a millisecond before the wall clock says a job is due: look again then,
+    // or a delayed job would wait for an unrelated wake-up.
+    if (nextDue !== Infinity) this.wakeAt(queue, Math.max(1, nextDue - now));
   }
 
   private run(c: Consumer, job: Job): void {

@@ -149,7 +149,10 @@ for (const backend of backends) {
       );
       const a = await q.add('doomed', { permanent: false }, { attempts: 2 });
       const b = await q.add('doomed', { permanent: true });
-      await until('both failed', () => failed.length === 2);
+      await until('both failed', () => failed.length === 2).catch(async (err: Error) => {
+        const states = [await q.state('doomed', a), await q.state('doomed', b)];
+        throw new Error(`${err.message}: reported ${JSON.stringify(failed)}, states ${JSON.stringify(states)}`);
+      });
       const byId = Object.fromEntries(failed.map((f) => [f.id, f]));
       expect(byId[a]).toMatchObject({ attempts: 2, message: 'always broken' });
       expect(byId[b]).toMatchObject({ attempts: 1, message: 'the file is not a video' });

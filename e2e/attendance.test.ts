@@ -1,0 +1,183 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docScreenshot, launchBrowser, screenshot, type TestBrowser } from './support/browser.ts';
+import { ROOT, startAula, type RunningAula } from './support/server.ts';
+
+/**
+ * A teacher takes attendance from the webcam: Chromium's fake camera plays a video made from a
+ * photo of two enrolled students, the page sends frames, the roster fills in over Socket.IO, and
+ * the teacher corrects one student by hand.
+ */
+
+const DATA = path.resolve(ROOT, '../shared/data');
+const PASSWORD = 'attendance-e2e-Passw0rd';
+const TEACHER = { username: 'tcamera', fullName: 'Teresa Camera', email: 'tcamera@example.edu' };
+const STUDENTS = [
+  { username: 'bobama', fullName: 'Barack Obama', photo: 'faces/gallery/obama/1.jpg', code: '201900101' },
+  { username: 'jbiden', fullName: 'Joe Biden', photo: 'faces/gallery/biden/1.jpg', code: '201900102' },
+  { username: 'kharington', fullName: 'Kit Harington', photo: 'faces/gallery/kit_harington/1.jpg', code: '201900103' },
+];
+
+let aula: RunningAula;
+let browser: TestBrowser;
+let page: Page;
+let tmp: string;
+let sessionId: string;
+let admin: { cookie: string; csrf: string };
+
+async function call(method: string, url: string, body?: unknown, form?: FormData): Promise<any> {
+  const res = await fetch(`${aula.url}/api/v1${url}`, {
+    method,
+    headers: {
+      cookie: admin.cookie,
+      'x-csrf-token': admin.csrf,
+      ...(form ? {} : { 'content-type': 'application/json' }),
+    },
+    body: form ?? (body === undefined ? undefined : JSON.stringify(body)),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+describe('attendance: take it from the webcam and correct a student', () => {
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aula-attendance-e2e-'));
+    const video = path.join(tmp, 'camera.y4m');
+    const ff = spawnSync(
+      'ffmpeg',
+      [
+        '-v',
+        'error',
+        '-y',
+        '-loop',
+        '1',
+        '-i',
+        path.join(DATA, 'faces/probes/obama_and_biden.jpg'),
+        '-t',
+        '2',
+        '-pix_fmt',
+        'yuv420p',
+        '-vf',
+        'scale=1280:-2',
+        video,
+      ],
+      { stdio: 'pipe' },
+    );
+    if (ff.status !== 0) throw new Error(`ffmpeg failed: ${ff.stderr.toString()}`);
+
+    aula = await startAula({ env: { WORKERS: '1' } });
+    const login = await fetch(`${aula.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: 'admin', password: aula.adminPassword }),
+    });
+    const cookies = login.headers.getSetCookie().map((c) => c.split(';')[0]);
+    admin = { cookie: cookies.join('; '), csrf: cookies.find((c) => c.startsWith('aula_csrf='))?.split('=')[1] ?? '' };
+
+    const year = new Date().getFullYear();
+    const sem = await call('POST', '/semesters', {
+      year,
+      term: 1,
+      startsOn: `${year - 1}-01-01`,
+      endsOn: `${year + 1}-12-31`,
+      code: `E${year}`,
+    });
+    const course = await call('POST', '/courses', { code: 'CAM1', name: 'Camera Studies' });
+    const teacher = await call('POST', '/users', { ...TEACHER, role: 'teacher', password: PASSWORD });
+    const offering = await call('POST', '/offerings', {
+      courseId: course.id,
+      semesterId: sem.id,
+      teacherId: teacher.id,
+    });
+    for (const s of STUDENTS) {
+      const u = await call('POST', '/users', {
+        username: s.username,
+        fullName: s.fullName,
+        email: `${s.username}@example.edu`,
+        role: 'student',
+        password: PASSWORD,
+        studentCode: s.code,
+      });
+      await call('POST', `/offerings/${offering.id}/enrollments`, { studentId: u.id });
+      const form = new FormData();
+      form.set('photo', new Blob([fs.readFileSync(path.join(DATA, s.photo))], { type: 'image/jpeg' }), 'face.jpg');
+      await call('POST', `/users/${u.id}/faces`, undefined, form);
+    }
+    const start = Date.now() - 3 * 60_000;
+    const session = await call('POST', `/offerings/${offering.id}/sessions`, {
+      startsAt: new Date(start).toISOString(),
+      endsAt: new Date(start + 90 * 60_000).toISOString(),
+    });
+    sessionId = session.id;
+
+    browser = await launchBrowser({
+      extraArgs: [
+        '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream',
+        `--use-file-for-fake-video-capture=${video}`,
+      ],
+      permissions: ['camera'],
+    });
+    page = browser.page;
+    page.setDefaultTimeout(30_000);
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await aula?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('fills the roster live from the camera, then the teacher excuses one student', async () => {
+    await page.goto(`${aula.url}/sign-in`);
+    await page.getByRole('textbox', { name: 'Username or email' }).fill(TEACHER.username);
+    await page.getByRole('textbox', { name: 'Password' }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByTestId('user-menu').waitFor();
+
+    // The teacher's attendance page lists today's session.
+    await page.goto(`${aula.url}/attendance`);
+    await page.getByTestId('attendance-card').getByRole('link', { name: 'Take attendance' }).click();
+    await page.getByTestId('roster').waitFor();
+    expect(page.url()).toContain(`/sessions/${sessionId}/attendance`);
+
+    await page.getByRole('tab', { name: 'Take attendance' }).click();
+    await page.getByRole('button', { name: 'Start camera' }).click();
+    // Boxes with names over the video, and the roster beside it filling in over Socket.IO.
+    await page.locator('[data-testid="face-box"][data-name="Barack Obama"]').waitFor({ timeout: 90_000 });
+    await page.locator('[data-testid="face-box"][data-name="Joe Biden"]').waitFor();
+    const live = page.getByTestId('live-roster');
+    await expect
+      .poll(async () => (await live.textContent()) ?? '', { timeout: 30_000 })
+      .toMatch(/Barack Obama\s*present/);
+    expect(await live.textContent()).toMatch(/Joe Biden\s*present/);
+    expect(await live.textContent()).toMatch(/Kit Harington\s*—/);
+    expect(Number(await page.getByTestId('count-present').textContent())).toBe(2);
+    const shot = await screenshot(page, 'attendance-webcam');
+    expect(shot.stdev).toBeGreaterThan(5);
+    await docScreenshot(page, path.join(ROOT, 'docs/screenshots/attendance-webcam.png'));
+    await page.getByRole('button', { name: 'Stop' }).click();
+
+    // Correcting one student: Joe Biden was only visiting for a minute, he is excused.
+    await page.getByRole('tab', { name: 'Roster' }).click();
+    const biden = page.locator('[data-testid^="roster-row-"][data-name="Joe Biden"]');
+    await biden.getByLabel('Status of Joe Biden').click();
+    await page.getByRole('option', { name: 'Excused' }).click();
+    await expect.poll(() => biden.getAttribute('data-status')).toBe('excused');
+    await biden.getByText('set by hand').waitFor();
+    expect(await biden.textContent()).toContain(TEACHER.fullName);
+    expect(Number(await page.getByTestId('count-excused').textContent())).toBe(1);
+    expect(Number(await page.getByTestId('count-present').textContent())).toBe(1);
+
+    // The change is stored: the server says the same after a reload.
+    const roster = await call('GET', `/sessions/${sessionId}/attendance`);
+    const row = roster.items.find((i: { fullName: string }) => i.fullName === 'Joe Biden');
+    expect(row).toMatchObject({ status: 'excused', source: 'manual', changedBy: { name: TEACHER.fullName } });
+    await docScreenshot(page, path.join(ROOT, 'docs/screenshots/attendance-roster.png'));
+  });
+});
