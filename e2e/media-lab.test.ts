@@ -130,17 +130,99 @@ describe('albums and the analysis lab', () => {
     const json = await page.getByTestId('json-output').innerText();
     expect(json).toContain('"laptop"');
 
+    // "Run again": a new job over the same image, with the same answer.
+    await page.getByTestId('rerun').click();
+    await page.waitForURL((u) => /\/lab\/jobs\/[0-9a-z]{26}$/.test(u.pathname) && !u.pathname.endsWith(jobId));
+    const rerunId = new URL(page.url()).pathname.split('/').pop()!;
+    // The new job's page names the one it repeats.
+    await expect.poll(() => page.getByRole('link', { name: jobId }).count()).toBe(1);
+    await expect.poll(() => page.getByTestId('job-status').first().innerText(), { timeout: 90_000 }).toBe('done');
+    await page.getByTestId('job-result').locator('img').waitFor();
+    await page.getByTestId('job-result').getByText('JSON').click();
+    expect(await page.getByTestId('json-output').innerText()).toBe(json);
+
     await page.goto(`${aula.url}/lab/ledger`);
+    // One navbar entry is highlighted: the ledger, not also the lab it sits under.
+    const activeNav = page.locator('nav[aria-label="Main"] a[data-active]');
+    await expect.poll(() => activeNav.allInnerTexts()).toEqual(['Prediction ledger']);
     const row = page.getByRole('row').filter({ hasText: 'objects@' }).filter({ hasText: 'lab' });
-    await expect.poll(() => row.count(), { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => row.count(), { timeout: 20_000 }).toBe(2);
     // The album's own runs are in the ledger too, marked as such.
     await expect.poll(() => page.getByRole('row').filter({ hasText: 'album' }).count()).toBeGreaterThan(0);
     await docScreenshot(page, path.join(ROOT, 'docs/screenshots/prediction-ledger.png'));
-    await row.click();
+    // Newest first: the rerun's row, then the original's.
+    await row.last().click();
     const detail = page.getByTestId('prediction-detail');
     await detail.waitFor();
     expect(await detail.getByRole('link', { name: jobId }).count()).toBe(1);
+    expect(await detail.getByRole('link', { name: rerunId }).count()).toBe(0);
     expect(await detail.innerText()).toContain('"minConfidence": 0.3');
     expect(browser.errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
   }, 150_000);
+
+  it('organises photos: drag and drop, moving, renaming, label browsing and smart albums', async () => {
+    await page.goto(`${aula.url}/albums`);
+    await page.getByTestId('new-album').click();
+    await page.getByTestId('album-name').fill('Excursión');
+    await page.getByTestId('album-save').click();
+    await page.getByTestId('album-link').filter({ hasText: 'Excursión' }).click();
+    await expect.poll(() => page.getByTestId('photos-title').innerText()).toBe('Excursión');
+
+    // A file dragged from the desktop and dropped on the page.
+    const bytes = fs.readFileSync(path.join(SCENES, 'coco-image2.jpg')).toString('base64');
+    const dataTransfer = await page.evaluateHandle((b64) => {
+      const dt = new DataTransfer();
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([data], 'patio.jpg', { type: 'image/jpeg' }));
+      return dt;
+    }, bytes);
+    const zone = page.getByTestId('photo-upload').locator('xpath=..');
+    for (const type of ['dragenter', 'dragover', 'drop']) await zone.dispatchEvent(type, { dataTransfer });
+    await expect.poll(() => page.getByTestId('upload-title').inputValue()).toBe('patio');
+    await page.getByTestId('upload-submit').click();
+    await expect.poll(() => page.getByTestId('photo-card').count()).toBe(1);
+
+    // Moved from the lightbox into the other album.
+    await page.getByTestId('photo-card').first().click();
+    await page.getByTestId('photo-viewer').waitFor();
+    await page.getByTestId('move-album').click();
+    await page.getByRole('option', { name: 'Clase de ciencias' }).click();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('photo-card').count()).toBe(0);
+    await page.getByTestId('album-link').filter({ hasText: 'Clase de ciencias' }).click();
+    await expect
+      .poll(() => page.getByTestId('photo-card').filter({ hasText: 'patio' }).count(), { timeout: 20_000 })
+      .toBe(1);
+
+    // Renamed, then deleted (it is empty now).
+    await page.getByRole('button', { name: 'Excursión actions' }).click();
+    await page.getByRole('menuitem', { name: 'Rename' }).click();
+    await page.getByTestId('album-name').fill('Salida al museo');
+    await page.getByTestId('album-save').click();
+    await expect.poll(() => page.getByTestId('album-link').filter({ hasText: 'Salida al museo' }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Salida al museo actions' }).click();
+    await page.getByRole('menuitem', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Delete album' }).click();
+    await expect.poll(() => page.getByTestId('album-link').filter({ hasText: 'Salida al museo' }).count()).toBe(0);
+
+    // Every photo with a laptop, from the label list.
+    await page.goto(`${aula.url}/albums/labels`);
+    await expect.poll(() => page.locator('nav[aria-label="Main"] a[data-active]').allInnerTexts()).toEqual(['Labels']);
+    await page.getByTestId('label-chip').filter({ hasText: 'laptop' }).click();
+    await expect.poll(() => page.getByTestId('photos-title').innerText()).toBe('Photos with “laptop”');
+    await expect
+      .poll(() => page.getByTestId('photo-card').allInnerTexts())
+      .toEqual([expect.stringContaining('with_computer')]);
+
+    // A smart album is that search, kept: no uploads into it.
+    await page.getByTestId('new-album').click();
+    await page.getByTestId('album-name').fill('Portátiles');
+    await page.getByLabel('Smart album label (optional)').fill('laptop');
+    await page.getByTestId('album-save').click();
+    await page.getByTestId('album-link').filter({ hasText: 'Portátiles' }).click();
+    await expect.poll(() => page.getByTestId('photos-title').innerText()).toBe('Portátiles');
+    await expect.poll(() => page.getByTestId('photo-card').count()).toBe(1);
+    expect(await page.getByTestId('photo-upload').count()).toBe(0);
+    expect(browser.errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+  }, 120_000);
 });

@@ -79,9 +79,16 @@ export function Shell() {
   );
 }
 
-function isActive(page: PageDef, pathname: string): boolean {
-  if (page.path === '/') return pathname === '/';
-  return pathname === page.path || pathname.startsWith(page.path + '/');
+function matches(path: string, pathname: string): boolean {
+  if (path === '/') return pathname === '/';
+  return pathname === path || pathname.startsWith(path + '/');
+}
+
+/** The one entry to highlight: the most specific match, so /lab/ledger is not also "Analysis lab". */
+function activePath(visible: PageDef[], pathname: string): string | undefined {
+  let best: string | undefined;
+  for (const p of visible) if (matches(p.path, pathname) && (!best || p.path.length > best.length)) best = p.path;
+  return best;
 }
 
 function Navigation() {
@@ -96,6 +103,10 @@ function Navigation() {
       .map((name) => ({ name, items: visible.filter((p) => (p.group ?? 'More') === name) }))
       .filter((g) => g.items.length > 0);
   }, [user.role]);
+  const active = activePath(
+    groups.flatMap((g) => g.items),
+    pathname,
+  );
 
   return (
     <>
@@ -115,7 +126,7 @@ function Navigation() {
                   to={p.path}
                   label={p.label}
                   leftSection={<p.icon size={19} stroke={1.6} />}
-                  active={isActive(p, pathname)}
+                  active={p.path === active}
                   variant="light"
                   style={{ borderRadius: 'var(--mantine-radius-md)' }}
                   fw={500}

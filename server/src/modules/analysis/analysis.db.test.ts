@@ -62,6 +62,45 @@ describeEachDialect('prediction ledger', (dialect) => {
     await expect(ledger.get(bob, row.id)).rejects.toMatchObject({ status: 404 });
   });
 
+  it('cannot be changed or deleted: no repository method does it and the database refuses it', async () => {
+    const methods = Object.getOwnPropertyNames(AnalysisRepository.prototype);
+    expect(methods.filter((m) => /prediction/i.test(m)).sort()).toEqual([
+      'findPrediction',
+      'insertPrediction',
+      'listPredictions',
+      'listPredictionsAfter',
+      'listPredictionsOfJob',
+    ]);
+
+    const row = await ledger.record({
+      ...base,
+      userId: alice.id,
+      model: 'objects',
+      inputSha256: 'd'.repeat(64),
+      output: { objects: [] },
+      durationMs: 3,
+    });
+    const k = db.kysely;
+    await expect(
+      k.updateTable('predictions').set({ output: '{"objects":["forged"]}' }).where('id', '=', row.id).execute(),
+    ).rejects.toThrow(/prediction ledger rows cannot be changed or deleted/);
+    await expect(k.deleteFrom('predictions').where('id', '=', row.id).execute()).rejects.toThrow(
+      /prediction ledger rows cannot be changed or deleted/,
+    );
+    const back = await ledger.get(alice, row.id);
+    expect(JSON.parse(back.output)).toEqual({ objects: [] });
+    // New rows are still welcome.
+    const next = await ledger.record({
+      ...base,
+      userId: alice.id,
+      model: 'objects',
+      inputSha256: 'd'.repeat(64),
+      output: null,
+      durationMs: 1,
+    });
+    expect((await ledger.get(alice, next.id)).id).toBe(next.id);
+  });
+
   it('filters, pages and exports every matching row in order', async () => {
     const t0 = Date.now();
     for (let i = 0; i < 1105; i++) {

@@ -133,6 +133,31 @@ describe('analysis lab', () => {
 
       const list = (await get(me, '/analyses')).json();
       expect(list.items.map((j: Json) => j.id)).toEqual([job.id]);
+
+      // "Run again" repeats the stored images only; the object model gives the same answer.
+      const again = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/analyses/${job.id}/rerun`,
+        headers: me.headers,
+      });
+      expect(again.statusCode, again.body).toBe(202);
+      const second = await finished(me, again.json().id);
+      expect(second).toMatchObject({
+        status: 'done',
+        rerunOf: job.id,
+        total: 2,
+        failed: 0,
+        parameters: job.parameters,
+      });
+      expect(second.inputs.map((i: Json) => [i.filename, i.sha256])).toEqual(
+        [job.inputs[0], job.inputs[4]].map((i: Json) => [i.filename, i.sha256]),
+      );
+      const byInput = (j: Json) => j.inputs.map((i: Json) => j.predictions.find((p: Json) => p.id === i.predictionId));
+      expect(byInput(second).map((p: Json) => p.output)).toEqual(
+        [job.inputs[0], job.inputs[4]].map(
+          (i: Json) => job.predictions.find((p: Json) => p.id === i.predictionId).output,
+        ),
+      );
     } finally {
       off();
     }
@@ -186,6 +211,43 @@ describe('analysis lab', () => {
     expect(paramErr.errors[0].path).toBe('minConfidence');
     expect((await get(me, '/analyses')).json().total).toBe(0);
     expect((await get(me, '/predictions')).json().total).toBe(0);
+  });
+
+  it('keeps going past loose files that are empty or not images, each with its own error', async () => {
+    const me = await signedIn(t.app, t.ctx, 'student');
+    const res = await analyse(
+      me,
+      [
+        { filename: 'empty.jpg', data: Buffer.alloc(0) },
+        { filename: 'coco.jpg', data: photo('scenes/coco-image1.jpg') },
+        { filename: 'notes.pdf', data: Buffer.from('%PDF-1.4 not an image') },
+      ],
+      { model: 'objects' },
+    );
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toMatchObject({ total: 3, failed: 2 });
+    const job = await finished(me, res.json().id);
+    expect(job).toMatchObject({ status: 'done', processed: 3, failed: 2 });
+    expect(job.inputs.map((i: Json) => [i.filename, i.status, i.errorCode, i.hasImage])).toEqual([
+      ['empty.jpg', 'failed', 'empty_file', false],
+      ['coco.jpg', 'done', null, true],
+      ['notes.pdf', 'failed', 'unsupported_media_type', false],
+    ]);
+    expect(job.inputs[0].error).toBeTruthy();
+    expect(job.predictions).toHaveLength(1);
+
+    // Nothing usable at all: the job still ends, failed, with the reasons per file.
+    const none = await analyse(me, [{ filename: 'empty.png', data: Buffer.alloc(0) }], { model: 'objects' });
+    expect(none.statusCode).toBe(202);
+    const failed = await finished(me, none.json().id);
+    expect(failed).toMatchObject({ status: 'failed', failed: 1 });
+    expect(failed.error).toMatch(/No image could be analysed/);
+    const rerun = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/analyses/${failed.id}/rerun`,
+      headers: me.headers,
+    });
+    expect([rerun.statusCode, rerun.json().code]).toEqual([409, 'no_inputs']);
   });
 
   it('repeats an analysis with the same model version and parameters, with identical output', async () => {
@@ -287,6 +349,10 @@ describe('prediction ledger', () => {
       p2.id,
     ]);
     expect((await get(alice, `/predictions?to=${before}`)).json().total).toBe(0);
+    // `from` is inclusive, `to` exclusive: the window between two rows holds exactly the first.
+    const window = (await get(alice, `/predictions?from=${p1.createdAt}&to=${p2.createdAt}`)).json();
+    expect(window.items.map((p: Json) => p.id)).toEqual([p1.id]);
+    expect((await get(alice, `/predictions?from=${Date.parse(p2.createdAt)}`)).json().items[0].id).toBe(p2.id);
     expect((await get(alice, `/predictions?from=${new Date(before).toISOString()}`)).json().total).toBe(2);
     expect((await get(alice, '/predictions?limit=1&offset=1')).json()).toMatchObject({
       total: 2,
@@ -296,6 +362,19 @@ describe('prediction ledger', () => {
     });
     expect((await get(alice, `/predictions?user=${bob.user.id}`)).statusCode).toBe(403);
     expect((await get(alice, `/predictions/${p3.id}`)).statusCode).toBe(404);
+    expect((await get(alice, `/predictions/${p1.id}`)).json()).toEqual(p1);
+    // The ledger has no way to change or remove a row.
+    for (const method of ['PATCH', 'PUT', 'DELETE'] as const) {
+      const res = await t.app.inject({
+        method,
+        url: `/api/v1/predictions/${p1.id}`,
+        headers: alice.headers,
+        payload: { output: { text: 'forged' } },
+      });
+      expect(res.statusCode, method).toBe(404);
+      const asAdmin = await t.app.inject({ method, url: `/api/v1/predictions/${p1.id}`, headers: admin.headers });
+      expect(asAdmin.statusCode, method).toBe(404);
+    }
     expect((await get(alice, `/predictions/${p1.id}`)).json()).toEqual(p1);
     expect((await get(alice, `/predictions/${p1.id}/input`)).rawPayload.equals(page)).toBe(true);
     expect((await get(alice, '/predictions?from=yesterday')).statusCode).toBe(400);

@@ -7,6 +7,7 @@ import type { QueueWorker } from '../../platform/queue/index.ts';
 import { createTestApp, type TestApp } from '../../test/app.ts';
 import { buildUser, loginAs, type Session, signedIn } from '../../test/factories.ts';
 import { renderTextImage } from '../../vision/ocr-fixtures.ts';
+import { startLibreTranslate } from '../../vision/translate/libretranslate-fixtures.ts';
 import { multipartBody } from '../analysis/multipart-body.ts';
 import { SYSTEM_ACTOR } from '../identity/actor.ts';
 
@@ -340,6 +341,56 @@ describe('text and translation', () => {
   });
 });
 
+describe('translation through LibreTranslate', () => {
+  it('uses the configured server for pairs and translations, and caches its answers', async () => {
+    const lt = await startLibreTranslate({ apiKey: 'k-123' });
+    const app = await createTestApp({
+      env: { TRANSLATE_PROVIDER: 'libretranslate', LIBRETRANSLATE_URL: lt.url, LIBRETRANSLATE_API_KEY: 'k-123' },
+    });
+    try {
+      const me = await signedIn(app.app, app.ctx, 'student');
+      const info = await app.app.inject({ url: '/api/v1/translation', headers: me.headers });
+      expect(info.json()).toMatchObject({ provider: 'libretranslate', configured: true, available: true });
+      expect(info.json().pairs).toContainEqual({ from: 'es', to: 'en' });
+      const translate = () =>
+        app.app.inject({
+          method: 'POST',
+          url: '/api/v1/translations',
+          headers: me.headers,
+          payload: { text: 'El perro lee un libro.', from: 'es', to: 'en' },
+        });
+      const first = await translate();
+      expect(first.statusCode, first.body).toBe(200);
+      expect(first.json()).toEqual({
+        text: 'The dog reads a book.',
+        from: 'es',
+        to: 'en',
+        provider: 'libretranslate',
+        cached: false,
+      });
+      const sent = lt.requests.filter((r) => r.path === '/translate');
+      expect(sent).toHaveLength(1);
+      expect(sent[0].body).toMatchObject({ q: 'El perro lee un libro.', api_key: 'k-123' });
+      expect((await translate()).json()).toMatchObject({ text: 'The dog reads a book.', cached: true });
+      expect(lt.requests.filter((r) => r.path === '/translate')).toHaveLength(1);
+
+      // The server going away is the server's problem, said plainly: 503, not a crash.
+      await lt.close();
+      const gone = await app.app.inject({
+        method: 'POST',
+        url: '/api/v1/translations',
+        headers: me.headers,
+        payload: { text: 'Otro texto.', from: 'es', to: 'en' },
+      });
+      expect(gone.statusCode).toBe(503);
+      expect(gone.json().code).toBe('translation_unavailable');
+    } finally {
+      await app.close();
+      await lt.close().catch(() => {});
+    }
+  });
+});
+
 describe('privacy and organisation', () => {
   it('keeps albums and photos to their owner unless a photo is shared', async () => {
     const alice = await signedIn(t.app, t.ctx, 'student');
@@ -357,6 +408,10 @@ describe('privacy and organisation', () => {
       ['PATCH', `/albums/${album.id}`, { name: 'x' }],
       ['DELETE', `/albums/${album.id}`],
       ['GET', `/images?album=${album.id}`],
+      ['POST', `/images/${img.id}/reprocess`],
+      ['POST', `/images/${img.id}/translate`, { field: 'description', from: 'en', to: 'es' }],
+      ['PATCH', `/images/${img.id}/faces/${'0'.repeat(26)}`, { userId: null }],
+      ['DELETE', `/images/${img.id}/faces/${'0'.repeat(26)}`],
     ] as [string, string, unknown?][]) {
       const res = await call(bob, method, url, body);
       expect(res.statusCode, `${method} ${url}`).toBe(404);
@@ -370,15 +425,44 @@ describe('privacy and organisation', () => {
     const bobImg = await uploadOne(bob, 'b.jpg', photo('scenes/coco-image2.jpg'));
     expect((await call(bob, 'PATCH', `/images/${bobImg.id}`, { albumId: album.id })).statusCode).toBe(404);
 
-    expect((await call(alice, 'PATCH', `/images/${img.id}`, { shared: true })).json().shared).toBe(true);
+    // The labels of one library never show in another's.
+    await t.ctx.background.idle();
+    const aliceLabels = (await call(alice, 'GET', '/labels')).json<Json[]>();
+    expect(aliceLabels.length).toBeGreaterThan(0);
+    const bobLabels = (await call(bob, 'GET', '/labels')).json<Json[]>();
+    expect(bobLabels.every((l) => l.count === 1)).toBe(true);
+    for (const l of aliceLabels) {
+      const found = (await call(bob, 'GET', `/images?label=${encodeURIComponent(l.label)}`)).json();
+      expect(found.items.every((i: Json) => i.ownerId === bob.user.id)).toBe(true);
+    }
+
+    const shared = await call(alice, 'PATCH', `/images/${img.id}`, { shared: true, description: 'Una mesa.' });
+    expect(shared.json().shared).toBe(true);
     const seen = await call(bob, 'GET', `/images/${img.id}`);
     expect(seen.statusCode).toBe(200);
-    expect(seen.json().mine).toBe(false);
+    expect(seen.json()).toMatchObject({ mine: false, ownerId: alice.user.id });
     expect((await call(bob, 'GET', `/images/${img.id}/file?size=thumb`)).statusCode).toBe(200);
     expect((await call(bob, 'GET', '/images?scope=shared')).json().items.map((i: Json) => i.id)).toEqual([img.id]);
+    // A shared photo can be read and its description translated, not changed or analysed by others.
+    const translated = await call(bob, 'POST', `/images/${img.id}/translate`, {
+      field: 'description',
+      from: 'es',
+      to: 'en',
+    });
+    expect(translated.statusCode, translated.body).toBe(200);
+    expect(translated.json().text).toBe('A table.');
     expect((await call(bob, 'PATCH', `/images/${img.id}`, { title: 'mine now' })).statusCode).toBe(404);
     expect((await call(bob, 'DELETE', `/images/${img.id}`)).statusCode).toBe(404);
+    expect((await call(bob, 'POST', `/images/${img.id}/ocr`, {})).statusCode).toBe(404);
+    expect((await call(bob, 'POST', `/images/${img.id}/reprocess`)).statusCode).toBe(404);
+    // Shared photos stay out of the other user's own library and albums.
+    expect((await call(bob, 'GET', '/images')).json().items.map((i: Json) => i.id)).toEqual([bobImg.id]);
     expect((await call(alice, 'GET', '/images?scope=shared')).json().total).toBe(0);
+
+    expect((await call(alice, 'PATCH', `/images/${img.id}`, { shared: false })).json().shared).toBe(false);
+    expect((await call(bob, 'GET', `/images/${img.id}`)).statusCode).toBe(404);
+    expect((await call(bob, 'GET', `/images/${img.id}/file`)).statusCode).toBe(404);
+    expect((await call(bob, 'GET', '/images?scope=shared')).json().total).toBe(0);
     await t.ctx.background.idle();
   });
 

@@ -5,6 +5,10 @@ import type { LanguagePair, TranslationProvider } from './provider.ts';
 export interface AwsTranslateOptions {
   region: string;
   timeoutMs: number;
+  /** Another endpoint speaking the Amazon Translate API (a VPC endpoint, or a local stand-in in tests). */
+  endpoint?: string;
+  /** Fixed credentials; by default the SDK's own chain is used. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 /**
@@ -21,7 +25,11 @@ export class AwsTranslateProvider implements TranslationProvider {
   private sdk() {
     this.client ??= import('@aws-sdk/client-translate').then((sdk) => ({
       sdk,
-      client: new sdk.TranslateClient({ region: this.opts.region }),
+      client: new sdk.TranslateClient({
+        region: this.opts.region,
+        ...(this.opts.endpoint && { endpoint: this.opts.endpoint }),
+        ...(this.opts.credentials && { credentials: this.opts.credentials }),
+      }),
     }));
     return this.client;
   }
