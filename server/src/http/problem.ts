@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ZodError } from 'zod';
+import { classifyDriverError } from '../platform/db/db-errors.ts';
 import { AppError } from '../platform/errors.ts';
 
 export interface Problem {
@@ -94,15 +95,28 @@ export function toProblem(err: unknown, instance?: string): { problem: Problem; 
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return { problem: problem(status, 'bad_request', fe.message ?? 'Bad request', { instance }), internal: false };
   }
+  // A lost or refused database connection is an outage, not a bug: the client may retry, and
+  // nothing was acknowledged, because every write answers only after its commit.
+  if (classifyDriverError(err) !== 'error') {
+    return {
+      problem: problem(503, 'database_unavailable', 'The database is unavailable; retry shortly', { instance }),
+      internal: true,
+    };
+  }
   // Everything else is ours: the client learns nothing of the internals.
   return { problem: problem(500, 'internal_error', 'Internal server error', { instance }), internal: true };
 }
+
+const DEFAULT_RETRY_AFTER_SECONDS = 2;
 
 export function sendProblem(reply: FastifyReply, req: FastifyRequest, err: unknown): FastifyReply {
   const { problem: p, internal } = toProblem(err, req.url.split('?')[0]);
   if (internal) req.log.error({ err }, 'request failed');
   if (err instanceof AppError && typeof err.details?.retryAfterSeconds === 'number') {
     void reply.header('retry-after', String(err.details.retryAfterSeconds));
+  } else if (p.status === 503) {
+    // Every outage answer tells clients when to come back, so retries do not stampede.
+    void reply.header('retry-after', String(DEFAULT_RETRY_AFTER_SECONDS));
   }
   return reply.status(p.status).type('application/problem+json').send(p);
 }

@@ -16,6 +16,17 @@ function multipartError(err: unknown): unknown {
   return new AppError('invalid_multipart', 400, 'The multipart body is malformed or incomplete');
 }
 
+/** The one file of a multipart request as bytes (CSV imports), any field name, within `maxBytes`. */
+export async function readOneFileBuffer(req: FastifyRequest, maxBytes: number): Promise<Buffer> {
+  try {
+    const file = await req.file({ limits: { fileSize: maxBytes, files: 1 } });
+    if (!file) throw new AppError('file_required', 400, 'No file in the request');
+    return await file.toBuffer();
+  } catch (err) {
+    throw multipartError(err);
+  }
+}
+
 export async function readSingleFile(
   req: FastifyRequest,
 ): Promise<{ file: UploadedFile; fields: Record<string, string> }> {
@@ -27,7 +38,8 @@ export async function readSingleFile(
       if (part.type === 'file') {
         const data = await part.toBuffer();
         if (file) throw new AppError('too_many_files', 400, 'Send exactly one file');
-        file = { filename: part.filename, mimetype: part.mimetype, data };
+        // An empty filename="" arrives as undefined, whatever the typings say.
+        file = { filename: part.filename ?? '', mimetype: part.mimetype, data };
       } else {
         fields[part.fieldname] = String(part.value);
       }
@@ -50,8 +62,9 @@ export async function readFiles(
   try {
     for await (const part of req.parts()) {
       if (part.type === 'file') {
-        if (files.length >= maxFiles) throw new AppError('too_many_files', 413, `At most ${maxFiles} files per request`);
-        files.push({ filename: part.filename, mimetype: part.mimetype, data: await part.toBuffer() });
+        if (files.length >= maxFiles)
+          throw new AppError('too_many_files', 413, `At most ${maxFiles} files per request`);
+        files.push({ filename: part.filename ?? '', mimetype: part.mimetype, data: await part.toBuffer() });
       } else {
         fields[part.fieldname] = String(part.value);
       }

@@ -103,14 +103,38 @@ export function startGradesFeed(
     return { event: GROUP_EVENT, payload: g ?? { ...want, records: 0, students: 0 } };
   });
 
-  return ctx.bus.subscribe('grades.committed', (msg) => {
+  let lastTotal = -1;
+  const emit = ({ total, groups }: GradeCounters) => {
+    lastTotal = Math.max(lastTotal, total);
+    realtime.emitLocal(GRADES_ROOM, COUNTERS_EVENT, { total, groups }, mergeCounters);
+    for (const g of groups) realtime.emitLocal(groupRoom(g), GROUP_EVENT, g, mergeGroup);
+  };
+  const off = ctx.bus.subscribe('grades.committed', (msg) => {
     const parsed = committed.safeParse(msg);
     if (!parsed.success) {
       ctx.logger.warn({ issues: parsed.error.issues.slice(0, 3) }, 'ignored a malformed grades.committed event');
       return;
     }
-    const { total, groups } = parsed.data;
-    realtime.emitLocal(GRADES_ROOM, COUNTERS_EVENT, { total, groups }, mergeCounters);
-    for (const g of groups) realtime.emitLocal(groupRoom(g), GROUP_EVENT, g, mergeGroup);
+    emit(parsed.data);
   });
+  // Pub/sub delivers at most once: an update published while this instance's subscription was
+  // reconnecting after a Redis outage (often the very reconcile that fixed the counters) is gone,
+  // and an idle dashboard would show stale numbers for good. Now and then, while anyone watches,
+  // compare with the counters themselves and send them when this instance has fallen behind.
+  const resync = setInterval(() => {
+    if ((realtime.io.of('/').adapter.rooms.get(GRADES_ROOM)?.size ?? 0) === 0) return;
+    source.counters().then(
+      (counters) => {
+        if (counters.total > lastTotal) emit(counters);
+      },
+      () => {}, // Redis still away: the next tick tries again.
+    );
+  }, RESYNC_EVERY_MS);
+  resync.unref();
+  return () => {
+    clearInterval(resync);
+    off();
+  };
 }
+
+const RESYNC_EVERY_MS = 5_000;

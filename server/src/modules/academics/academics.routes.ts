@@ -35,13 +35,13 @@ import {
 import { toCourseOut, toEnrollmentOut, toMyEnrollmentOut, toOfferingOut, toSemesterOut } from './academics.service.ts';
 import { toSessionOut } from './class-sessions.ts';
 import { ROSTER_MAX_BYTES } from './roster-import.ts';
+import { readOneFileBuffer } from '../../http/uploads.ts';
 
 /** The roster file: one multipart file (any field name) or a text/csv body. */
 async function readRoster(req: FastifyRequest): Promise<Buffer> {
   if (req.isMultipart()) {
-    const file = await req.file({ limits: { fileSize: ROSTER_MAX_BYTES, files: 1 } });
-    if (!file) throw new AppError('file_required', 400, 'No file in the request');
-    return file.toBuffer();
+    // A body cut short is the client's fault: 400 invalid_multipart, never a 500.
+    return readOneFileBuffer(req, ROSTER_MAX_BYTES);
   }
   if (Buffer.isBuffer(req.body)) return req.body;
   throw new AppError('unsupported_media_type', 415, 'Send the roster as text/csv or as a multipart file');

@@ -14,13 +14,13 @@ import {
   setGradeBody,
   studentHistoryParams,
 } from './gradebook.schemas.ts';
+import { readOneFileBuffer } from '../../http/uploads.ts';
 
 /** The grades file: one multipart file (any field name) or a text/csv body. */
 async function readCsv(req: FastifyRequest): Promise<Buffer> {
   if (req.isMultipart()) {
-    const file = await req.file({ limits: { fileSize: GRADES_CSV_MAX_BYTES, files: 1 } });
-    if (!file) throw new AppError('file_required', 400, 'No file in the request');
-    return file.toBuffer();
+    // A body cut short is the client's fault: 400 invalid_multipart, never a 500.
+    return readOneFileBuffer(req, GRADES_CSV_MAX_BYTES);
   }
   if (Buffer.isBuffer(req.body)) return req.body;
   throw new AppError('unsupported_media_type', 415, 'Send the grades as text/csv or as a multipart file');

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GradeSource } from '../../platform/db/tables/grades.ts';
+import { classifyDriverError, type DbErrorKind } from '../../platform/db/db-errors.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
 import {
@@ -239,49 +240,12 @@ export class GradeWriter {
   }
 }
 
-export type DbErrorKind = 'retry' | 'unavailable' | 'error';
-
-const RETRY_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', '40P01', '40001']);
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ER_CON_COUNT_ERROR',
-  'ER_SERVER_SHUTDOWN',
-  'ER_OPTION_PREVENTS_STATEMENT',
-  'ER_CANT_LOCK',
-  'SQLITE_BUSY',
-  'SQLITE_LOCKED',
-  'SQLITE_FULL',
-  'SQLITE_CANTOPEN',
-  'SQLITE_READONLY',
-  'SQLITE_IOERR',
-  'SQLITE_PROTOCOL',
-]);
+export type { DbErrorKind };
 
 /** Which failures are worth a retry, which mean "the database is not there", and which are bugs. */
 export function classifyDbError(err: unknown): DbErrorKind {
   if (err instanceof RetryableCommitError) return 'retry';
-  const e = err as { code?: unknown; message?: unknown } | undefined;
-  const code = typeof e?.code === 'string' ? e.code : '';
-  if (RETRY_CODES.has(code)) return 'retry';
-  if (UNAVAILABLE_CODES.has(code) || UNAVAILABLE_CODES.has(code.split('_').slice(0, 2).join('_'))) return 'unavailable';
-  // PostgreSQL: connection exceptions (08), operator intervention (57P), insufficient resources (53).
-  if (/^(08|57P|53)/.test(code)) return 'unavailable';
-  const message = typeof e?.message === 'string' ? e.message : '';
-  if (
-    /connection terminated|timeout exceeded when trying to connect|Connection lost|pool is closed|is closed/i.test(
-      message,
-    )
-  ) {
-    return 'unavailable';
-  }
-  return 'error';
+  return classifyDriverError(err);
 }
 
 function toAppError(err: unknown): AppError {
