@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from './config.ts';
 import { registerCommands } from './cli/commands.ts';
 import { AppError } from './platform/errors.ts';
@@ -14,6 +14,8 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
+    // Commander prints the errors of its own parsing; one thrown by a command's action is ours to print.
+    if (err instanceof InvalidArgumentError) console.error(`error: ${err.message}`);
     process.exitCode = err.exitCode === 0 ? 0 : 2;
   } else if (err instanceof ConfigError) {
     console.error(err.message);

@@ -1,37 +1,5 @@
-import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../config.ts';
-import { AppError } from '../platform/errors.ts';
-import { createVision } from '../vision/index.ts';
-
-/** One prediction, shaped like a row of the prediction ledger. */
-export interface PredictionRecord {
-  model: string;
-  version: string;
-  weightsSha256: string | null;
-  params: Record<string, unknown>;
-  file: string;
-  inputSha256: string;
-  ms: number;
-  output: unknown;
-}
-
-/**
- * Where predictions go. The CLI prints them as JSON lines; a ledger sink (sending the same
- * records to the server's prediction ledger with an API token) plugs in here as another
- * implementation, selected by its own options, without changing how models run.
- */
-export interface PredictionSink {
-  write(record: PredictionRecord): Promise<void>;
-  close(): Promise<void>;
-}
-
-export const stdoutSink: PredictionSink = {
-  write: async (r) => void console.log(JSON.stringify(r)),
-  close: async () => {},
-};
 
 /** `k=v`: the value is read as JSON when it parses (numbers, booleans), else as a string. */
 function collectParam(v: string, acc: Record<string, unknown>): Record<string, unknown> {
@@ -52,10 +20,16 @@ interface AnalyzeOptions {
   model?: string;
   param: Record<string, unknown>;
   list?: boolean;
+  gallery?: string;
   server?: string;
   token?: string;
 }
 
+/**
+ * `aula analyze`: any registered model on image files, one JSON line per file. Locally the models
+ * run in this process's own workers; with `--server` the server runs them and records every
+ * prediction in its ledger. The heavy modules load only when the command runs.
+ */
 export function registerAnalyzeCommand(program: Command, config: () => Config): void {
   program
     .command('analyze')
@@ -63,6 +37,7 @@ export function registerAnalyzeCommand(program: Command, config: () => Config): 
     .option('--model <name>', 'model name (see --list)')
     .option('--param <k=v>', 'model parameter, repeatable', collectParam, {})
     .option('--list', 'list the models with their parameters and exit')
+    .option('--gallery <dir>', 'local face identification: enroll DIR/<identity>/*.jpg as the gallery searched')
     .option('--server <url>', 'run on this Aula server instead, writing every prediction to its ledger')
     .option('--token <token>', 'API token with the analysis:run scope (with --server)')
     .argument('[files...]', 'image files (with --server, also one zip of images)')
@@ -70,6 +45,11 @@ export function registerAnalyzeCommand(program: Command, config: () => Config): 
       if (o.server) {
         if (!o.token) throw new InvalidArgumentError('--token is required with --server');
         if (!o.model) throw new InvalidArgumentError('--model is required');
+        if (o.gallery) {
+          throw new InvalidArgumentError(
+            '--gallery is for local runs; on a server, name a gallery with --param gallery=login or gallery=offering:<id>',
+          );
+        }
         if (files.length === 0) throw new InvalidArgumentError('give at least one image file');
         const { analyzeRemotely } = await import('../modules/analysis/remote-analyze.ts');
         const { failed } = await analyzeRemotely({
@@ -83,39 +63,27 @@ export function registerAnalyzeCommand(program: Command, config: () => Config): 
         if (failed > 0) process.exitCode = 1;
         return;
       }
-      const vision = createVision(config());
-      const sink = stdoutSink;
-      try {
-        if (o.list) {
-          for (const m of await vision.registry.list()) console.log(JSON.stringify(m));
-          return;
-        }
+      if (!o.list) {
         if (!o.model) throw new InvalidArgumentError('--model is required (use --list to see the models)');
         if (files.length === 0) throw new InvalidArgumentError('give at least one image file');
-        const def = vision.registry.get(o.model);
-        // Bad parameters are refused before any model loads.
-        vision.registry.parseParams(def.name, o.param);
-        const weightsSha256 = await vision.registry.weightsSha256(def.name);
-        for (const file of files) {
-          const data = await fs.readFile(file).catch(() => {
-            throw new AppError('file_not_found', 404, `No file at ${file}`);
-          });
-          const t0 = performance.now();
-          const output = await vision.registry.run(vision.engine, def.name, data, o.param);
-          await sink.write({
-            model: def.name,
-            version: def.version,
-            weightsSha256,
-            params: o.param,
-            file: path.resolve(file),
-            inputSha256: createHash('sha256').update(data).digest('hex'),
-            ms: Math.round(performance.now() - t0),
-            output,
-          });
+      }
+      const { analyzeLocally, createLocalModels } = await import('../modules/analysis/local-analyze.ts');
+      const models = createLocalModels(config());
+      try {
+        if (o.list) {
+          for (const m of await models.vision.registry.list()) console.log(JSON.stringify(m));
+          return;
         }
+        await analyzeLocally(models, {
+          model: o.model!,
+          params: o.param,
+          files,
+          ...(o.gallery !== undefined && { galleryDir: o.gallery }),
+          write: (r) => console.log(JSON.stringify(r)),
+          warn: (line) => console.error(`warning: ${line}`),
+        });
       } finally {
-        await sink.close();
-        await vision.close();
+        await models.close();
       }
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Config } from '../config.ts';
 import { registerAnalyzeCommand } from './analyze.command.ts';
+import { registerBlobsCommand } from './blobs.command.ts';
 import { registerCameraCommand } from './camera.command.ts';
 import { registerCoreCommands } from './core.command.ts';
 import { registerFacesCommand } from './faces.command.ts';
@@ -21,4 +22,5 @@ export function registerCommands(program: Command, config: () => Config): void {
   registerLoadCommand(program);
   registerRosterCommand(program, config);
   registerGradesCommand(program, config);
+  registerBlobsCommand(program, config);
 }

@@ -2,8 +2,6 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../config.ts';
 import { SCOPES, SYSTEM_ACTOR, type Scope } from '../modules/identity/actor.ts';
 import { createUserBody } from '../modules/identity/identity.schemas.ts';
-import { createDb } from '../platform/db/database.ts';
-import { migrateDown, migrateToLatest } from '../platform/db/migrator.ts';
 import { AppError } from '../platform/errors.ts';
 import type { Role } from '../server.ts';
 
@@ -42,6 +40,10 @@ export function registerCoreCommands(program: Command, config: () => Config): vo
     .option('--all', 'with down: roll back every migration')
     .action(async (direction: string, opts: { all?: boolean }) => {
       if (direction !== 'up' && direction !== 'down') throw new InvalidArgumentError('direction must be up or down');
+      const [{ createDb }, { migrateDown, migrateToLatest }] = await Promise.all([
+        import('../platform/db/database.ts'),
+        import('../platform/db/migrator.ts'),
+      ]);
       const db = createDb(config().databaseUrl);
       try {
         const names = direction === 'up' ? await migrateToLatest(db) : await migrateDown(db, opts.all ?? false);

@@ -2,11 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../config.ts';
-import { createContext } from '../context.ts';
 import { SYSTEM_ACTOR } from '../modules/identity/actor.ts';
 import { AppError } from '../platform/errors.ts';
-import { evaluateFaces } from '../vision/evaluate.ts';
-import { createVision } from '../vision/index.ts';
 
 const IMAGE_EXT = /\.(jpe?g|png|webp|gif|tiff?|avif|heic|heif)$/i;
 
@@ -38,6 +35,8 @@ export function registerFacesCommand(program: Command, config: () => Config): vo
       const dir = await requireDir(dirArg);
       const folders = (await fs.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory());
       if (folders.length === 0) throw new AppError('empty_folder', 400, `${dir} has no subfolders`);
+      // The service graph and vision load only when a command runs, so `aula --help` starts fast.
+      const { createContext } = await import('../context.ts');
       const ctx = await createContext(config());
       let failedFolders = 0;
       try {
@@ -103,6 +102,10 @@ export function registerFacesCommand(program: Command, config: () => Config): vo
         const cfg = config();
         const galleryDir = await requireDir(o.gallery);
         const probesDir = await requireDir(o.probes);
+        const [{ createVision }, { evaluateFaces }] = await Promise.all([
+          import('../vision/index.ts'),
+          import('../vision/evaluate.ts'),
+        ]);
         const vision = createVision(cfg);
         try {
           const r = await evaluateFaces(vision.engine, {

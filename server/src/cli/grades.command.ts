@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { Config } from '../config.ts';
-import { createContext } from '../context.ts';
+
+// The whole service graph loads only when a command runs, so `aula --help` starts fast.
+const lazyContext = async () => (await import('../context.ts')).createContext;
 
 export function registerGradesCommand(program: Command, config: () => Config): void {
   const grades = program.command('grades').description('grade ingest maintenance');
@@ -9,7 +11,7 @@ export function registerGradesCommand(program: Command, config: () => Config): v
     .command('reconcile')
     .description('rebuild the live grade counters (Redis) from SQL, the source of truth')
     .action(async () => {
-      const ctx = await createContext(config());
+      const ctx = await (await lazyContext())(config());
       try {
         if (ctx.grades.live.kind === 'memory') {
           console.log(
@@ -37,7 +39,7 @@ export function registerGradesCommand(program: Command, config: () => Config): v
     .description('print the live grade counters')
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => {
-      const ctx = await createContext(config());
+      const ctx = await (await lazyContext())(config());
       try {
         if (ctx.grades.live.kind === 'redis') await ctx.grades.waitForRedis(5000);
         const snap = await ctx.grades.counters();

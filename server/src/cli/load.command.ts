@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { UsageError, resolveOptions, type RawOptions } from '../loadgen/options.ts';
-import { runLoad, UnreachableError } from '../loadgen/run.ts';
 import { StopSignal } from '../loadgen/scheduler.ts';
 import { THRESHOLD_EXIT_CODE } from '../loadgen/thresholds.ts';
 
@@ -76,6 +75,8 @@ Examples:
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      // The engines (gRPC, HTTP) load only when the command runs, so `aula --help` starts fast.
+      const { runLoad, UnreachableError } = await import('../loadgen/run.ts');
       try {
         const { exitCode } = await runLoad(options, { out: process.stdout, err: process.stderr, stop });
         process.exitCode = exitCode;

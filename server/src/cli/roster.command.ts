@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Config } from '../config.ts';
-import { ROSTER_MAX_BYTES, type RosterLineError } from '../modules/academics/roster-import.ts';
+import type { RosterLineError } from '../modules/academics/roster-import.ts';
 import { SYSTEM_ACTOR } from '../modules/identity/actor.ts';
 import { AppError } from '../platform/errors.ts';
 
@@ -19,6 +19,8 @@ export function registerRosterCommand(program: Command, config: () => Config): v
     .action(async (file: string, opts: { offering: string }) => {
       const stat = await fs.stat(file).catch(() => undefined);
       if (!stat?.isFile()) throw new AppError('file_not_found', 404, `No file at ${file}`);
+      // Loaded here, not at the top: the CSV parser and database drivers would slow every command's start.
+      const { ROSTER_MAX_BYTES } = await import('../modules/academics/roster-import.ts');
       if (stat.size > ROSTER_MAX_BYTES) {
         throw new AppError('roster_too_large', 413, `A roster file may be at most ${ROSTER_MAX_BYTES} bytes`);
       }

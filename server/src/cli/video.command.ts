@@ -2,12 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { type Config, parseDuration } from '../config.ts';
-import { Tracker } from '../modules/attendance/tracker.ts';
 import { AppError } from '../platform/errors.ts';
-import { Gallery } from '../vision/gallery.ts';
-import { createVision } from '../vision/index.ts';
-import { FACE_EMBEDDING_MODEL } from '../vision/pool-engine.ts';
-import { probeVideo, sampleFrames } from '../vision/video.ts';
+import type { Gallery } from '../vision/gallery.ts';
 
 const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
 
@@ -52,6 +48,15 @@ export function registerVideoCommand(program: Command, config: () => Config): vo
         const c = config();
         const st = await fs.stat(file).catch(() => undefined);
         if (!st?.isFile()) throw new AppError('not_found', 404, `No file at ${file}`);
+        // Vision loads only when the command runs, so `aula --help` starts fast.
+        const [{ Tracker }, { Gallery }, { createVision }, { FACE_EMBEDDING_MODEL }, { probeVideo, sampleFrames }] =
+          await Promise.all([
+            import('../modules/attendance/tracker.ts'),
+            import('../vision/gallery.ts'),
+            import('../vision/index.ts'),
+            import('../vision/pool-engine.ts'),
+            import('../vision/video.ts'),
+          ]);
         const info = await probeVideo(file);
         const vision = createVision(c);
         try {

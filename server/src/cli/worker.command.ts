@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { Config } from '../config.ts';
-import { runServer, stopOnSignals } from '../server.ts';
 
 /**
  * `aula worker`: a process that only runs background jobs (capture analysis, retention) with its
@@ -16,6 +15,8 @@ export function registerWorkerCommand(program: Command, config: () => Config): v
       if (!c.redisUrl) {
         console.error('warning: REDIS_URL is not set, so this worker only sees jobs queued in this very process');
       }
+      // Loaded here, not at the top: the server graph would slow every other command's start.
+      const { runServer, stopOnSignals } = await import('../server.ts');
       stopOnSignals(await runServer(c, 'worker'));
     });
 }

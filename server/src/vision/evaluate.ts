@@ -79,18 +79,24 @@ const countBy = (xs: string[]) => {
   return m;
 };
 
-export async function evaluateFaces(engine: PoolEngine, opts: EvalOptions): Promise<EvalReport> {
-  const labels = await readLabels(opts.labelsFile);
-  const identities = (await fs.readdir(opts.galleryDir, { withFileTypes: true })).filter((d) => d.isDirectory());
-  if (identities.length === 0) throw new AppError('empty_gallery', 400, `${opts.galleryDir} has no identity folders`);
-
-  // A private gallery: evaluation never touches the product's stored templates.
+/**
+ * A private gallery from a folder of `<identity>/*.jpg`, never touching the product's stored
+ * templates. Photos without a face are skipped and listed in `problems`.
+ */
+export async function galleryFromFolder(
+  engine: PoolEngine,
+  galleryDir: string,
+  name: string,
+  onProgress?: (line: string) => void,
+): Promise<{ gallery: Gallery; problems: string[] }> {
+  const identities = (await fs.readdir(galleryDir, { withFileTypes: true })).filter((d) => d.isDirectory());
+  if (identities.length === 0) throw new AppError('empty_gallery', 400, `${galleryDir} has no identity folders`);
   let gallery: Gallery | undefined;
   const problems: string[] = [];
   for (const dir of identities) {
-    const files = (await fs.readdir(path.join(opts.galleryDir, dir.name))).filter((f) => IMAGE_EXT.test(f)).sort();
+    const files = (await fs.readdir(path.join(galleryDir, dir.name))).filter((f) => IMAGE_EXT.test(f)).sort();
     for (const f of files) {
-      const { faces } = await engine.embedFaces(await fs.readFile(path.join(opts.galleryDir, dir.name, f)), {
+      const { faces } = await engine.embedFaces(await fs.readFile(path.join(galleryDir, dir.name, f)), {
         tiling: 'off',
       });
       // Enrollment photos show one person; the largest face is theirs.
@@ -99,12 +105,18 @@ export async function evaluateFaces(engine: PoolEngine, opts: EvalOptions): Prom
         problems.push(`${dir.name}/${f}: no face`);
         continue;
       }
-      gallery ??= new Gallery('evaluation', face.model);
+      gallery ??= new Gallery(name, face.model);
       gallery.add(`${dir.name}/${f}`, dir.name, face.descriptor);
-      opts.onProgress?.(`enrolled ${dir.name}/${f}${faces.length > 1 ? ` (largest of ${faces.length} faces)` : ''}`);
+      onProgress?.(`enrolled ${dir.name}/${f}${faces.length > 1 ? ` (largest of ${faces.length} faces)` : ''}`);
     }
   }
   if (!gallery) throw new AppError('empty_gallery', 400, 'No face could be enrolled from the gallery');
+  return { gallery, problems };
+}
+
+export async function evaluateFaces(engine: PoolEngine, opts: EvalOptions): Promise<EvalReport> {
+  const labels = await readLabels(opts.labelsFile);
+  const { gallery, problems } = await galleryFromFolder(engine, opts.galleryDir, 'evaluation', opts.onProgress);
 
   const results: ProbeResult[] = [];
   let totalMs = 0;

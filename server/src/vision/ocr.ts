@@ -70,17 +70,23 @@ export class OcrEngine {
     return OCR_MODEL_VERSION;
   }
 
+  /** The language file of the folder, or null when it is missing (or empty) and will be copied. */
+  private async installedDataFile(lang: OcrLanguage): Promise<string | null> {
+    const target = path.join(this.opts.langDir, `${lang}.traineddata.gz`);
+    const exists = await fs.stat(target).then(
+      (s) => s.size > 0,
+      () => false,
+    );
+    return exists ? target : null;
+  }
+
   /** Copies missing language files into the language folder (atomically, so a crash leaves none half-written). */
   private prepare(): Promise<void> {
     this.prepared ??= (async () => {
       await fs.mkdir(this.opts.langDir, { recursive: true });
       for (const lang of OCR_LANGUAGES) {
+        if (await this.installedDataFile(lang)) continue;
         const target = path.join(this.opts.langDir, `${lang}.traineddata.gz`);
-        const exists = await fs.stat(target).then(
-          (s) => s.size > 0,
-          () => false,
-        );
-        if (exists) continue;
         const tmp = `${target}.${process.pid}.tmp`;
         await fs.copyFile(bundledDataFile(lang), tmp);
         await fs.rename(tmp, target);
@@ -92,14 +98,17 @@ export class OcrEngine {
     return this.prepared;
   }
 
-  /** sha256 over the language data files in use, in a fixed order: the OCR model's "weights". */
+  /**
+   * sha256 over the language data files in use, in a fixed order: the OCR model's "weights". A
+   * file not yet copied into the folder is hashed where it will be copied from, so listing the
+   * model writes nothing.
+   */
   weightsSha256(): Promise<string> {
     this.hash ??= (async () => {
-      await this.prepare();
       const h = createHash('sha256');
       for (const lang of OCR_LANGUAGES) {
         h.update(`${lang}.traineddata.gz`);
-        h.update(await fs.readFile(path.join(this.opts.langDir, `${lang}.traineddata.gz`)));
+        h.update(await fs.readFile((await this.installedDataFile(lang)) ?? bundledDataFile(lang)));
       }
       return h.digest('hex');
     })().catch((err: unknown) => {

@@ -59,6 +59,29 @@ describe('model registry', () => {
     expect(info.error).toContain('/nonexistent');
   });
 
+  it('hashes weights that are not networks through the hook of the model', async () => {
+    const registry = new ModelRegistry(defaultModelDirs());
+    const define = (name: string, weightsSha256: () => Promise<string>) =>
+      registry.register({
+        name,
+        task: 'ocr',
+        version: '1.0.0',
+        description: 'a model whose weights are data files',
+        networks: [],
+        weightsSha256,
+        parameters: z.strictObject({}),
+        run: async () => null,
+      });
+    define('data', async () => 'a'.repeat(64));
+    define('broken', async () => {
+      throw new Error('gone');
+    });
+    expect(await registry.info('data')).toMatchObject({ weightsSha256: 'a'.repeat(64), available: true });
+    const broken = await registry.info('broken');
+    expect(broken).toMatchObject({ weightsSha256: null, available: false });
+    expect(broken.error).toContain('broken');
+  });
+
   it('validates parameters and names unknown models', () => {
     expect(vision.registry.parseParams('objects', { minConfidence: 0.5 })).toEqual({
       minConfidence: 0.5,

@@ -32,6 +32,11 @@ export interface ModelDefinition<P extends z.ZodType = z.ZodType> {
   description: string;
   /** The weight files, hashed for traceability; empty for models without local weights. */
   networks: readonly NetworkFiles[];
+  /**
+   * For weights that are not TensorFlow networks (OCR language data, for example): their sha256,
+   * so that every model is listed and recorded with the exact weights it runs.
+   */
+  weightsSha256?: () => Promise<string>;
   parameters: P;
   run(engine: VisionEngine, image: Buffer, params: z.output<P>): Promise<unknown>;
 }
@@ -83,7 +88,11 @@ export class ModelRegistry {
     const def = this.get(name);
     let h = this.hashes.get(name);
     if (!h) {
-      h = def.networks.length ? hashNetworks(def.networks, this.dirs).catch(() => null) : Promise.resolve(null);
+      h = def.weightsSha256
+        ? def.weightsSha256().catch(() => null)
+        : def.networks.length
+          ? hashNetworks(def.networks, this.dirs).catch(() => null)
+          : Promise.resolve(null);
       this.hashes.set(name, h);
       // A missing file may be restored; only successful hashes are kept.
       void h.then((v) => v === null && this.hashes.delete(name));
@@ -95,12 +104,14 @@ export class ModelRegistry {
     const def = this.get(name);
     const sha = await this.weightsSha256(name);
     const failed = this.failedNetworks().filter((f) => def.networks.some((n) => n.id === f.id));
-    const missing = def.networks.length > 0 && sha === null;
+    const missing = (def.networks.length > 0 || def.weightsSha256 !== undefined) && sha === null;
     const error = failed.length
       ? failed.map((f) => `${f.id}: ${f.error}`).join('; ')
-      : missing
-        ? `weight files not found in ${def.networks[0].family === 'face-api' ? this.dirs.faceApi : this.dirs.human}`
-        : undefined;
+      : !missing
+        ? undefined
+        : def.networks.length > 0
+          ? `weight files not found in ${def.networks[0].family === 'face-api' ? this.dirs.faceApi : this.dirs.human}`
+          : `the weight files of ${def.name} cannot be read`;
     return {
       name: def.name,
       task: def.task,

@@ -111,8 +111,6 @@ interface Deps {
  * run anywhere in the product goes through `runAndRecord`, which writes the prediction ledger.
  */
 export class AnalysisService {
-  private readonly weightHashers = new Map<string, () => Promise<string | null>>();
-
   constructor(private readonly d: Deps) {
     d.tasks.register(
       ANALYSIS_TASK,
@@ -127,19 +125,14 @@ export class AnalysisService {
 
   // ---- models ------------------------------------------------------------------------------
 
-  /** For models whose weights are not network files of the vision registry (OCR language data). */
-  registerWeights(model: string, hash: () => Promise<string | null>): void {
-    this.weightHashers.set(model, hash);
-  }
-
   /** The model as it would run now: name, version and weight hash. Unknown names are a 404. */
   async modelSpec(name: string): Promise<ModelSpec> {
     const def = this.d.vision.registry.get(name);
-    const hasher = this.weightHashers.get(def.name);
-    const weightsSha256 = hasher
-      ? await hasher().catch(() => null)
-      : await this.d.vision.registry.weightsSha256(def.name);
-    return { name: def.name, version: def.version, weightsSha256 };
+    return {
+      name: def.name,
+      version: def.version,
+      weightsSha256: await this.d.vision.registry.weightsSha256(def.name),
+    };
   }
 
   parseParameters(model: string, raw: Record<string, unknown>): Record<string, unknown> {

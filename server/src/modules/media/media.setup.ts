@@ -5,14 +5,13 @@ import type { Db } from '../../platform/db/database.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { JobQueue, QueueWorker } from '../../platform/queue/index.ts';
 import type { Vision } from '../../vision/index.ts';
-import { OcrEngine } from '../../vision/ocr.ts';
 import { createTranslator } from '../../vision/translate/index.ts';
 import type { AcademicsService } from '../academics/academics.service.ts';
 import { AnalysisRepository } from '../analysis/analysis.repository.ts';
 import { AnalysisService } from '../analysis/analysis.service.ts';
 import { BackgroundTasks } from '../analysis/background.ts';
 import { PredictionLedger } from '../analysis/ledger.ts';
-import { OCR_MODEL, registerOcrModel } from '../analysis/ocr-model.ts';
+import { addOcrModel } from '../analysis/ocr-model.ts';
 import type { FacesService } from '../faces/faces.service.ts';
 import { MediaProcessor } from './media-processing.ts';
 import { MediaRepository } from './media.repository.ts';
@@ -43,12 +42,7 @@ export function createMediaAndAnalysis(d: {
   academics: AcademicsService;
 }): { analysis: AnalysisService; media: MediaService; background: LabWorkers; close(): Promise<void> } {
   const { config, logger, db, blobs, bus, vision } = d;
-  const ocr = new OcrEngine({
-    langDir: config.media.ocrLangDir,
-    maxPixels: config.imageMaxPixels,
-    timeoutMs: config.vision.taskTimeoutMs * 2,
-  });
-  registerOcrModel(vision.registry, ocr);
+  const ocr = addOcrModel(vision.registry, config);
   const tasks = new BackgroundTasks(d.queue, logger);
   const analysis = new AnalysisService({
     repo: new AnalysisRepository(db.kysely),
@@ -62,7 +56,6 @@ export function createMediaAndAnalysis(d: {
     tasks,
     logger,
   });
-  analysis.registerWeights(OCR_MODEL, () => ocr.weightsSha256());
   const repo = new MediaRepository(db.kysely);
   const media = new MediaService({
     repo,
