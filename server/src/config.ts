@@ -69,6 +69,12 @@ export const envSchema = z.object({
   LOGIN_RATE_LIMIT_PER_IP: z.coerce.number().int().positive().default(20),
   LOGIN_RATE_LIMIT_PER_ACCOUNT: z.coerce.number().int().positive().default(10),
   LOGIN_RATE_LIMIT_WINDOW: duration.default(parseDuration('15m')),
+  SMTP_URL: z
+    .string()
+    .refine((v) => /^smtps?:\/\//.test(v), { message: 'must start with smtp:// or smtps://' })
+    .optional(),
+  MAIL_FROM: z.string().min(3).max(254).default('Aula <no-reply@localhost>'),
+  PASSWORD_RESET_TTL: duration.default(parseDuration('1h')),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -172,6 +178,9 @@ export interface Config {
   adminPassword: string | undefined;
   seedDemo: boolean;
   loginRateLimit: { perIp: number; perAccount: number; windowMs: number };
+  /** Outgoing mail (password reset links); without smtpUrl the links are written to the log. */
+  mail: { smtpUrl: string | undefined; from: string };
+  passwordResetTtlMs: number;
   bodyLimitBytes: number;
   uploadLimitBytes: number;
   videoUploadLimitBytes: number;
@@ -323,6 +332,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       perAccount: e.LOGIN_RATE_LIMIT_PER_ACCOUNT,
       windowMs: e.LOGIN_RATE_LIMIT_WINDOW,
     },
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+    passwordResetTtlMs: e.PASSWORD_RESET_TTL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     uploadLimitBytes: e.UPLOAD_LIMIT_BYTES,
     videoUploadLimitBytes: e.VIDEO_UPLOAD_LIMIT_BYTES,

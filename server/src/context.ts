@@ -23,6 +23,7 @@ import { createDb, type Db } from './platform/db/database.ts';
 import { migrateToLatest } from './platform/db/migrator.ts';
 import { createQueue, type JobQueue } from './platform/queue/index.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
+import { createMailer } from './platform/mailer.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './platform/rate-limiter.ts';
 import { RoomRegistry } from './realtime/rooms.ts';
@@ -109,6 +110,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     }
     const metrics = createMetrics();
     const identity = new IdentityService(new IdentityRepository(db.kysely), config, limiter, blobs);
+    const mailer = createMailer(config.mail, logger);
+    identity.enablePasswordResets(mailer, logger);
+    closers.push(async () => {
+      await identity.passwordResets.idle();
+      mailer.close();
+    });
     const academics = new AcademicsService(new AcademicsRepository(db.kysely), db, identity);
     const loadtests = new LoadtestsService(new LoadtestsRepository(db.kysely, db.dialect), db, bus);
     const vision = createVision(config, logger);

@@ -93,6 +93,8 @@ async function startJobWorkers(ctx: AppContext): Promise<void> {
   ctx.onClose(() => workers.close());
   const lab = await ctx.background.start();
   ctx.onClose(() => lab.close());
+  const { scheduleBlobSweep } = await import('./modules/blobs/blobs.setup.ts');
+  ctx.onClose(scheduleBlobSweep(ctx));
 }
 
 /** Vision models load in the background; /health/ready stays failing (naming them) until they do. */

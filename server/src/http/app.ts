@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
@@ -25,6 +24,8 @@ import { loadtestsRoutes } from '../modules/loadtests/loadtests.routes.ts';
 import { mediaRoutes } from '../modules/media/media.routes.ts';
 import { authPlugin } from './auth.ts';
 import { problem, sendProblem } from './problem.ts';
+import { trackRoutes } from './route-table.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
 
 export type App = FastifyInstance;
 
@@ -40,6 +41,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
     requestTimeout: 120_000,
   }).withTypeProvider<ZodTypeProvider>();
 
+  trackRoutes(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler((err, req, reply) => sendProblem(reply, req, err));
@@ -60,26 +62,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
       .send(problem(404, 'route_not_found', `No route for ${req.method} ${url}`, { instance: url }));
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
-        mediaSrc: ["'self'", 'blob:'],
-        fontSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'", 'ws:', 'wss:'],
-        workerSrc: ["'self'", 'blob:'],
-        objectSrc: ["'none'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'self'"],
-        formAction: ["'self'"],
-      },
-    },
-    crossOriginEmbedderPolicy: false,
-  });
+  registerSecurityHeaders(app, { publicUrl: config.publicUrl });
   await app.register(cookie);
   await app.register(multipart, {
     limits: { fileSize: config.uploadLimitBytes, files: 100, fields: 50, parts: 200, fieldSize: 1024 * 1024 },

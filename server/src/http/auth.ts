@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { AppContext } from '../context.ts';
 import type { Actor } from '../modules/identity/actor.ts';
 import { AppError } from '../platform/errors.ts';
+import { assertTokenMayCall } from './token-scopes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,7 +24,8 @@ export function requestMeta(req: FastifyRequest) {
 /**
  * Resolves the caller once per request: a session cookie (browser) or a bearer token (machines).
  * Cookie-authenticated writes must echo the session's CSRF token in a header (double submit),
- * which a cross-site form or fetch cannot do.
+ * which a cross-site form or fetch cannot do. A bearer token reaches only the routes its scopes
+ * open (see token-scopes.ts).
  */
 export const authPlugin = fp(async (app: FastifyInstance, opts: { ctx: AppContext }) => {
   const { identity } = opts.ctx;
@@ -35,6 +37,7 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { ctx: AppContex
       if (!m) throw new AppError('invalid_authorization', 401, 'Authorization must be "Bearer <token>"');
       const actor = await identity.resolveApiToken(m[1]);
       if (!actor) throw new AppError('invalid_token', 401, 'The API token is not valid, expired or revoked');
+      assertTokenMayCall(actor, req.method, req.routeOptions.url);
       req.actor = actor;
       return;
     }
@@ -52,10 +55,20 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { ctx: AppContex
   });
 });
 
-// Signing in replaces whatever session the browser had, so it needs no CSRF token.
-function isCsrfExempt(req: FastifyRequest): boolean {
-  const url = req.routeOptions.url ?? '';
-  return url === '/api/v1/auth/login' || url === '/api/v1/auth/face-login' || url === '/api/v1/auth/register';
+/**
+ * Signing in replaces whatever session the browser had, and the password-reset routes act on
+ * the token in their body, never on the cookie: none of them needs a CSRF token.
+ */
+const CSRF_EXEMPT = new Set([
+  '/api/v1/auth/login',
+  '/api/v1/auth/face-login',
+  '/api/v1/auth/register',
+  '/api/v1/auth/password-reset',
+  '/api/v1/auth/password-reset/confirm',
+]);
+
+export function isCsrfExempt(req: FastifyRequest): boolean {
+  return CSRF_EXEMPT.has(req.routeOptions.url ?? '');
 }
 
 export function setSessionCookies(

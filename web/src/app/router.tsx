@@ -2,6 +2,7 @@ import { createBrowserRouter, Navigate, RouterProvider, useLocation } from 'reac
 import type { ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { FaceSignInRoute } from '../features/faces/face-sign-in-page.tsx';
+import { ForgotPasswordPage, ResetPasswordPage } from '../features/identity/password-reset-pages.tsx';
 import { SignInPage } from '../features/identity/sign-in-page.tsx';
 import { ME_KEY, useAuth } from './auth.tsx';
 import { ConnectionProblem, ForbiddenPage, FullScreenLoader, NotFoundPage, RouteError } from './page-states.tsx';
@@ -45,6 +46,9 @@ function SignInRoute() {
 const router = createBrowserRouter([
   { path: '/sign-in', element: <SignInRoute />, errorElement: <RouteError /> },
   { path: '/sign-in/face', element: <FaceSignInRoute />, errorElement: <RouteError /> },
+  // Public: reachable signed out, and a reset link works even in a browser signed in as someone else.
+  { path: '/forgot-password', element: <ForgotPasswordPage />, errorElement: <RouteError /> },
+  { path: '/reset-password', element: <ResetPasswordPage />, errorElement: <RouteError /> },
   {
     element: (
       <RequireAuth>

@@ -9,6 +9,7 @@ export const SCOPES = [
   'grades:read',
   'attendance:capture',
   'attendance:read',
+  'attendance:write',
   'analysis:run',
   'media:write',
   'loadtest:publish',

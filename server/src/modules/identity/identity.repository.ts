@@ -3,6 +3,7 @@ import type { Executor } from '../../platform/db/database.ts';
 import type {
   ApiTokensTable,
   AuditLogTable,
+  PasswordResetsTable,
   Role,
   SessionsTable,
   UsersTable,
@@ -12,6 +13,17 @@ export type UserRow = Selectable<UsersTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type ApiTokenRow = Selectable<ApiTokensTable>;
 export type AuditRow = Selectable<AuditLogTable>;
+
+export interface AuditFilter {
+  action?: string | undefined;
+  actorId?: string | undefined;
+  targetType?: string | undefined;
+  targetId?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  limit: number;
+  offset: number;
+}
 
 export interface UserListFilter {
   role?: Role;
@@ -86,6 +98,19 @@ export class IdentityRepository {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow()
       .then((r) => Number(r.n));
+  }
+
+  /** Whether the student is enrolled in an offering the teacher teaches. */
+  async teaches(teacherId: string, studentId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('enrollments')
+      .innerJoin('offerings', 'offerings.id', 'enrollments.offering_id')
+      .select('enrollments.id')
+      .where('offerings.teacher_id', '=', teacherId)
+      .where('enrollments.student_id', '=', studentId)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   async insertUser(row: Insertable<UsersTable>): Promise<void> {
@@ -165,22 +190,68 @@ export class IdentityRepository {
     await this.db.insertInto('audit_log').values(row).execute();
   }
 
-  async listAudit(limit: number, offset: number): Promise<{ items: AuditRow[]; total: number }> {
+  async listAudit(f: AuditFilter): Promise<{ items: AuditRow[]; total: number }> {
+    let q = this.db.selectFrom('audit_log');
+    // Actions are dotted names; a filter "face" matches the whole family (face.enroll, …). A range
+    // instead of LIKE: the same on every dialect, whatever characters the filter holds.
+    if (f.action) {
+      const family = f.action.replace(/\.$/, '');
+      q = q.where((eb) =>
+        eb.or([eb('action', '=', family), eb.and([eb('action', '>=', `${family}.`), eb('action', '<', `${family}/`)])]),
+      );
+    }
+    if (f.actorId) q = q.where('actor_id', '=', f.actorId);
+    if (f.targetType) q = q.where('target_type', '=', f.targetType);
+    if (f.targetId) q = q.where('target_id', '=', f.targetId);
+    if (f.from !== undefined) q = q.where('created_at', '>=', f.from);
+    if (f.to !== undefined) q = q.where('created_at', '<', f.to);
     const [items, count] = await Promise.all([
-      this.db
-        .selectFrom('audit_log')
-        .selectAll()
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(limit)
-        .offset(offset)
-        .execute(),
-      this.db
-        .selectFrom('audit_log')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow(),
+      q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).offset(f.offset).execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { items, total: Number(count.n) };
+  }
+
+  // ---- password resets -----------------------------------------------------------------------
+
+  async insertPasswordReset(row: Insertable<PasswordResetsTable>): Promise<void> {
+    await this.db.insertInto('password_resets').values(row).execute();
+  }
+
+  /**
+   * Spends a reset token: true only for the one caller that marks an unexpired, unused row, so
+   * two requests racing with the same link cannot both succeed.
+   */
+  async consumePasswordReset(id: string, now: number): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('password_resets')
+      .select(['user_id'])
+      .where('id', '=', id)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const r = await this.db
+      .updateTable('password_resets')
+      .set({ used_at: now })
+      .where('id', '=', id)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1 ? row.user_id : undefined;
+  }
+
+  /** Other outstanding links of the user stop working once the password changed. */
+  async spendPasswordResetsOfUser(userId: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('password_resets')
+      .set({ used_at: now })
+      .where('user_id', '=', userId)
+      .where('used_at', 'is', null)
+      .execute();
+  }
+
+  async deleteExpiredPasswordResets(now: number): Promise<void> {
+    await this.db.deleteFrom('password_resets').where('expires_at', '<', now).execute();
   }
 
   findSetting(key: string): Promise<{ value: string } | undefined> {

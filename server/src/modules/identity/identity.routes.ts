@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
-import { clearSessionCookies, requestMeta, setSessionCookies } from '../../http/auth.ts';
+import { clearSessionCookies, requestMeta, SESSION_COOKIE, setSessionCookies } from '../../http/auth.ts';
 import { readSingleFile } from '../../http/uploads.ts';
 import { toIso } from '../../platform/time.ts';
 import { requireActor, requireRole } from './actor.ts';
 import type { ApiTokenRow } from './identity.repository.ts';
 import {
+  auditQuery,
   changePasswordBody,
   createTokenBody,
   createUserBody,
@@ -15,7 +16,8 @@ import {
   loginBody,
   meOut,
   page,
-  paginationQuery,
+  passwordResetBody,
+  passwordResetRequestBody,
   registerBody,
   tokenOut,
   updateMeBody,
@@ -42,6 +44,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
 
   app.post('/auth/login', { schema: { tags, body: loginBody, response: { 200: meOut } } }, async (req, reply) => {
     const s = await identity.login(req.body.login, req.body.password, requestMeta(req));
+    await identity.endSessionToken(req.cookies[SESSION_COOKIE]);
     setSessionCookies(reply, s, secure);
     return { ...toUserOut(s.user), csrfToken: s.csrfToken };
   });
@@ -49,6 +52,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
   app.post('/auth/register', { schema: { tags, body: registerBody, response: { 201: meOut } } }, async (req, reply) => {
     const user = await identity.register(req.body);
     const s = await identity.startSession(user, requestMeta(req), 'password');
+    await identity.endSessionToken(req.cookies[SESSION_COOKIE]);
     setSessionCookies(reply, s, secure);
     return reply.status(201).send({ ...toUserOut(user), csrfToken: s.csrfToken });
   });
@@ -69,6 +73,41 @@ export const identityRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
     },
   );
 
+  // ---- forgot password -------------------------------------------------------------------
+  app.post(
+    '/auth/password-reset',
+    {
+      schema: {
+        tags,
+        body: passwordResetRequestBody,
+        response: { 202: z.object({ status: z.literal('accepted') }) },
+        description:
+          'Mails a single-use link to set a new password, if the address belongs to an account. The answer is the same for every address.',
+      },
+    },
+    async (req, reply) => {
+      await identity.passwordResets.request(req.body.email, requestMeta(req));
+      return reply.status(202).send({ status: 'accepted' as const });
+    },
+  );
+
+  app.post(
+    '/auth/password-reset/confirm',
+    {
+      schema: {
+        tags,
+        body: passwordResetBody,
+        description:
+          'Sets a new password with the token of a reset link. The link stops working, and every session of the account ends.',
+      },
+    },
+    async (req, reply) => {
+      await identity.passwordResets.confirm(req.body.token, req.body.newPassword, requestMeta(req));
+      clearSessionCookies(reply);
+      return reply.status(204).send();
+    },
+  );
+
   app.get('/auth/me', { schema: { tags, response: { 200: meOut } } }, async (req) => {
     const actor = requireActor(req.actor);
     const u = await identity.getUser(actor, actor.id);
@@ -82,7 +121,13 @@ export const identityRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
 
   app.post('/me/password', { schema: { tags: ['profile'], body: changePasswordBody } }, async (req, reply) => {
     const actor = requireActor(req.actor);
-    await identity.changePassword(actor, req.body.currentPassword, req.body.newPassword, actor.sessionId);
+    const fresh = await identity.changePassword(
+      actor,
+      req.body.currentPassword,
+      req.body.newPassword,
+      requestMeta(req),
+    );
+    if (fresh) setSessionCookies(reply, fresh, secure);
     return reply.status(204).send();
   });
 
@@ -191,7 +236,9 @@ export const identityRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
     {
       schema: {
         tags: ['audit'],
-        querystring: paginationQuery,
+        querystring: auditQuery,
+        description:
+          'Sensitive actions, newest first: role changes, face data, grade edits, attendance overrides, password resets, signing out everywhere… Filters: action (a name such as face.enroll, or a family such as face), actor, target, and a time range.',
         response: {
           200: page(
             z.object({
@@ -201,6 +248,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
               targetType: z.string().nullable(),
               targetId: z.string().nullable(),
               details: z.unknown(),
+              ip: z.string().nullable(),
               createdAt: z.string(),
             }),
           ),
@@ -208,7 +256,17 @@ export const identityRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
       },
     },
     async (req) => {
-      const { items, total } = await identity.listAudit(requireActor(req.actor), req.query.limit, req.query.offset);
+      const q = req.query;
+      const { items, total } = await identity.listAudit(requireActor(req.actor), {
+        action: q.action,
+        actorId: q.actor,
+        targetType: q.targetType,
+        targetId: q.target,
+        from: q.from === undefined ? undefined : Date.parse(q.from),
+        to: q.to === undefined ? undefined : Date.parse(q.to),
+        limit: q.limit,
+        offset: q.offset,
+      });
       return {
         items: items.map((a) => ({
           id: a.id,
@@ -217,6 +275,7 @@ export const identityRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
           targetType: a.target_type,
           targetId: a.target_id,
           details: a.details ? (JSON.parse(a.details) as unknown) : null,
+          ip: a.ip,
           createdAt: toIso(a.created_at)!,
         })),
         total,

@@ -74,6 +74,28 @@ export const changePasswordBody = z.strictObject({
   newPassword: passwordSchema,
 });
 
+export const passwordResetRequestBody = z.strictObject({ email: z.string().trim().min(1).max(254) });
+
+export const passwordResetBody = z.strictObject({
+  token: z.string().min(1).max(200),
+  newPassword: passwordSchema,
+});
+
+export const auditQuery = z.strictObject({
+  action: z
+    .string()
+    .trim()
+    .regex(/^[a-z_.]{1,64}$/, 'an action such as face.enroll, or a family such as face')
+    .optional(),
+  actor: z.string().min(1).max(26).optional(),
+  targetType: z.string().min(1).max(32).optional(),
+  target: z.string().min(1).max(64).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
 export const listUsersQuery = z.strictObject({
   role: roleSchema.optional(),
   q: z.string().trim().max(100).optional(),

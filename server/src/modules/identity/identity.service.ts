@@ -7,10 +7,13 @@ import type { UsersTable } from '../../platform/db/tables/identity.ts';
 import { AppError, conflict, forbidden, notFound, unauthorized } from '../../platform/errors.ts';
 import { newId, randomToken } from '../../platform/ids.ts';
 import { normalizeImage } from '../../platform/images.ts';
+import type { Logger } from '../../platform/logger.ts';
+import type { Mailer } from '../../platform/mailer.ts';
 import type { RateLimiter } from '../../platform/rate-limiter.ts';
 import { toIso } from '../../platform/time.ts';
 import { type Actor, type Role, type Scope, SCOPES, isAdmin, requireRole } from './actor.ts';
-import type { IdentityRepository, UserListFilter, UserRow } from './identity.repository.ts';
+import type { AuditFilter, IdentityRepository, UserListFilter, UserRow } from './identity.repository.ts';
+import { PasswordResets } from './password-reset.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import type { UserOut } from './identity.schemas.ts';
 
@@ -63,6 +66,7 @@ const TOKEN_CACHE_MS = 30_000;
 export class IdentityService {
   // API tokens are checked on every ingest request; a short cache keeps that off the database.
   private readonly tokenCache = new Map<string, { actor: Actor; expiresAt: number }>();
+  private resets: PasswordResets | undefined;
 
   constructor(
     private readonly repo: IdentityRepository,
@@ -70,6 +74,16 @@ export class IdentityService {
     private readonly limiter: RateLimiter,
     private readonly blobs: BlobStore,
   ) {}
+
+  /** Turns on "forgot password" with the given way of sending mail (done once by the composition root). */
+  enablePasswordResets(mailer: Mailer, logger: Logger): void {
+    this.resets = new PasswordResets(this.repo, this, this.config, this.limiter, mailer, logger);
+  }
+
+  get passwordResets(): PasswordResets {
+    if (!this.resets) throw new Error('Password resets are not enabled in this process');
+    return this.resets;
+  }
 
   // ---- users -------------------------------------------------------------------------------
 
@@ -150,10 +164,17 @@ export class IdentityService {
     return this.createUser({ ...input, role: 'student' }, null);
   }
 
+  /**
+   * A profile: one's own; any for admins; for teachers, staff and the students of the offerings
+   * they teach (not another teacher's students).
+   */
   async getUser(actor: Actor, id: string): Promise<UserRow> {
     if (actor.id !== id) requireRole(actor, 'admin', 'teacher');
     const u = await this.repo.findUserById(id);
     if (!u) throw notFound('User');
+    if (actor.id !== id && !isAdmin(actor) && u.role === 'student' && !(await this.repo.teaches(actor.id, id))) {
+      throw forbidden('This student is not in any offering you teach');
+    }
     return u;
   }
 
@@ -243,17 +264,26 @@ export class IdentityService {
     return (await this.repo.findUserById(actor.id))!;
   }
 
-  async changePassword(actor: Actor, current: string, next: string, keepSessionId?: string): Promise<void> {
+  /**
+   * Changes the caller's own password. Every session of the account ends, the caller's too: a
+   * browser session gets a fresh one back (new id and CSRF token), so whoever held a copy of
+   * the old cookie is signed out with the rest.
+   */
+  async changePassword(
+    actor: Actor,
+    current: string,
+    next: string,
+    meta: RequestMeta,
+  ): Promise<{ token: string; csrfToken: string; expiresAt: number } | null> {
     const u = await this.repo.findUserById(actor.id);
     if (!u || !(await verifyPassword(current, u.password_hash))) {
       throw new AppError('wrong_password', 400, 'The current password is not correct');
     }
     await this.repo.updateUser(u.id, { password_hash: await hashPassword(next), updated_at: Date.now() });
-    // Other sessions are signed out; the one that changed the password stays.
-    const keep = keepSessionId ? await this.repo.findSessionById(keepSessionId) : undefined;
-    await this.repo.deleteSessionsByUser(u.id);
-    if (keep) await this.repo.insertSession(keep);
-    await this.audit(actor, 'user.password_change', 'user', u.id, {});
+    const ended = await this.repo.deleteSessionsByUser(u.id);
+    await this.audit(actor, 'user.password_change', 'user', u.id, { sessions: ended }, meta.ip);
+    if (actor.via !== 'session') return null;
+    return this.startSession(u, meta, 'password');
   }
 
   // ---- sessions ----------------------------------------------------------------------------
@@ -315,6 +345,14 @@ export class IdentityService {
 
   async logout(sessionId: string): Promise<void> {
     await this.repo.deleteSession(sessionId);
+  }
+
+  /**
+   * Ends the session behind a cookie the browser still presents when it signs in again: a signed-in
+   * browser never keeps its previous session alongside the new one, and a planted cookie dies.
+   */
+  async endSessionToken(token: string | undefined): Promise<void> {
+    if (token && token.length <= 200) await this.repo.deleteSession(sha256(token));
   }
 
   async logoutEverywhere(actor: Actor): Promise<number> {
@@ -414,7 +452,7 @@ export class IdentityService {
   async profilePhotoBlob(actor: Actor, userId: string, size: 'full' | 'thumb'): Promise<string> {
     const u = await this.repo.findUserById(userId);
     if (!u) throw notFound('User');
-    if (actor.id !== userId && actor.role === 'student') throw forbidden();
+    if (actor.id !== userId) await this.getUser(actor, userId);
     const id = size === 'thumb' ? u.profile_thumb_blob_id : u.profile_blob_id;
     if (!id) throw notFound('Photo');
     return id;
@@ -442,9 +480,10 @@ export class IdentityService {
     });
   }
 
-  listAudit(actor: Actor, limit: number, offset: number) {
+  /** Newest first; a bare limit and offset list everything. */
+  listAudit(actor: Actor, filter: AuditFilter | number, offset = 0) {
     requireRole(actor, 'admin');
-    return this.repo.listAudit(limit, offset);
+    return this.repo.listAudit(typeof filter === 'number' ? { limit: filter, offset } : filter);
   }
 
   /** Reads a setting, creating it once with `make()`; safe when several instances race. */

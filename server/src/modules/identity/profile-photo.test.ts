@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngBomb } from '../../platform/image-fixtures.ts';
 import { createTestApp, type TestApp } from '../../test/app.ts';
+import { SYSTEM_ACTOR } from './actor.ts';
 import { signedIn, type Session } from '../../test/factories.ts';
 
 const GALLERY = path.resolve(import.meta.dirname, '../../../../../shared/data/faces/gallery');
@@ -87,6 +88,20 @@ describe.each(stores)('profile photos on the $name blob store', ({ env }) => {
     classmate = await signedIn(t.app, t.ctx, 'student');
     teacher = await signedIn(t.app, t.ctx, 'teacher');
     admin = await signedIn(t.app, t.ctx, 'admin');
+    // The teacher teaches both students: teachers see the photos of their own students only.
+    const sem = await t.ctx.academics.createSemester(SYSTEM_ACTOR, {
+      year: 2030,
+      term: 1,
+      startsOn: '2030-01-01',
+      endsOn: '2030-06-30',
+    });
+    const course = await t.ctx.academics.createCourse(SYSTEM_ACTOR, { code: 'PH1', name: 'Photos' });
+    const o = await t.ctx.academics.createOffering(SYSTEM_ACTOR, {
+      courseId: course.id,
+      semesterId: sem.id,
+      teacherId: teacher.user.id,
+    });
+    await t.ctx.academics.enrollMany(SYSTEM_ACTOR, o.id, [student.user.id, classmate.user.id]);
   });
   afterAll(async () => t?.close());
 
@@ -173,6 +188,9 @@ describe.each(stores)('profile photos on the $name blob store', ({ env }) => {
     const other = await photo(classmate, id, 'thumb');
     expect([other.statusCode, other.json().code]).toEqual([403, 'forbidden']);
     expect((await photo(null, id)).statusCode).toBe(401);
+    const stranger = await signedIn(t.app, t.ctx, 'teacher');
+    const notTheirs = await photo(stranger, id, 'thumb');
+    expect([notTheirs.statusCode, notTheirs.json().code]).toEqual([403, 'forbidden']);
     // No photo yet, and a malformed id.
     const none = await photo(teacher, classmate.user.id);
     expect([none.statusCode, none.json().code]).toEqual([404, 'not_found']);

@@ -57,6 +57,7 @@ export const SCOPES = [
   'grades:read',
   'attendance:capture',
   'attendance:read',
+  'attendance:write',
   'analysis:run',
   'media:write',
   'loadtest:publish',
@@ -69,8 +70,9 @@ export const SCOPE_HELP: Record<Scope, string> = {
   'grades:read': 'Read grades and dashboard figures',
   'attendance:capture': 'Upload camera frames and videos',
   'attendance:read': 'Read attendance',
+  'attendance:write': 'Correct attendance (set statuses, confirm matches, close sessions)',
   'analysis:run': 'Run image analysis',
-  'media:write': 'Upload images to albums',
+  'media:write': "Manage the owner's photos and albums",
   'loadtest:publish': 'Publish load-test statistics',
   admin: 'Everything the owner may do',
 };
@@ -93,7 +95,16 @@ export interface AuditEntry {
   targetType: string | null;
   targetId: string | null;
   details: unknown;
+  ip: string | null;
   createdAt: string;
+}
+
+export interface AuditFilter {
+  action?: string;
+  actor?: string;
+  target?: string;
+  from?: string;
+  to?: string;
 }
 
 export const identityApi = {
@@ -111,8 +122,11 @@ export const identityApi = {
   createToken: (input: { userId: string; name: string; scopes: Scope[]; expiresInDays?: number }) =>
     api.post<ApiToken & { token: string }>('/tokens', input),
   revokeToken: (id: string) => api.del(`/tokens/${encodeURIComponent(id)}`),
-  listAudit: (params: { limit: number; offset: number }, signal?: AbortSignal) =>
-    api.get<Page<AuditEntry>>('/audit', params, signal),
+  listAudit: (params: { limit: number; offset: number } & AuditFilter, signal?: AbortSignal) =>
+    api.get<Page<AuditEntry>>('/audit', { ...params }, signal),
+  requestPasswordReset: (email: string) => api.post<{ status: 'accepted' }>('/auth/password-reset', { email }),
+  resetPassword: (token: string, newPassword: string) =>
+    api.post<void>('/auth/password-reset/confirm', { token, newPassword }),
 };
 
 /** The photo endpoint accepts only `size`; fresh copies after an upload are fetched by use-photo. */

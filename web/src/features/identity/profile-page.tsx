@@ -12,12 +12,14 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { IconFaceId, IconPhotoUp } from '@tabler/icons-react';
+import { IconFaceId, IconLogout2, IconPhotoUp } from '@tabler/icons-react';
 import { useMutation } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
+import { useNavigate } from 'react-router-dom';
 import { useAuth, useUser } from '../../app/auth.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { FileDropzone } from '../../components/file-dropzone.tsx';
+import { useConfirm } from '../../components/confirm-dialog.tsx';
 import { useFormState } from '../../components/form-state.ts';
 import { formatDate } from '../../components/format.ts';
 import { notifyError, notifySuccess } from '../../components/notify.ts';
@@ -45,6 +47,7 @@ export function ProfilePage() {
           <Stack gap="lg">
             <DetailsCard key={user.id} />
             <PasswordCard />
+            <SessionsCard />
           </Stack>
         </Grid.Col>
       </Grid>
@@ -305,6 +308,46 @@ function PasswordCard() {
           </Group>
         </Stack>
       </form>
+    </Card>
+  );
+}
+
+function SessionsCard() {
+  const { signOutEverywhere } = useAuth();
+  const navigate = useNavigate();
+  const [dialog, confirm] = useConfirm();
+  return (
+    <Card padding="lg" radius="md">
+      {dialog}
+      <Title order={3} fz="md" mb={4}>
+        Sessions
+      </Title>
+      <Text size="sm" c="dimmed" mb="md">
+        Lost a device, or signed in on a shared computer? End every session of your account, this one included. API
+        tokens are not affected.
+      </Text>
+      <Group justify="flex-end">
+        <Button
+          color="red"
+          variant="light"
+          leftSection={<IconLogout2 size={16} />}
+          onClick={() =>
+            confirm({
+              title: 'Sign out everywhere?',
+              message: 'This ends every session of your account, on this and all other devices.',
+              confirmLabel: 'Sign out everywhere',
+              danger: true,
+              onConfirm: async () => {
+                const n = await signOutEverywhere();
+                notifySuccess(`Ended ${n} session${n === 1 ? '' : 's'}`, 'Signed out everywhere');
+                await navigate('/sign-in', { replace: true });
+              },
+            })
+          }
+        >
+          Sign out everywhere
+        </Button>
+      </Group>
     </Card>
   );
 }

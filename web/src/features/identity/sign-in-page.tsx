@@ -1,4 +1,17 @@
-import { Alert, Box, Button, Center, Group, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
+import {
+  Alert,
+  Anchor,
+  Box,
+  Button,
+  Center,
+  Group,
+  Paper,
+  PasswordInput,
+  Stack,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { IconAlertTriangle, IconClockPause, IconFaceId, IconLock, IconUser } from '@tabler/icons-react';
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useLocation } from 'react-router-dom';
@@ -124,6 +137,11 @@ export function SignInPage() {
                   required
                   size="md"
                 />
+                <Group justify="flex-end" mt={-8}>
+                  <Anchor component={Link} to="/forgot-password" size="sm">
+                    Forgot password?
+                  </Anchor>
+                </Group>
                 <Button type="submit" size="md" loading={busy} fullWidth mt="xs">
                   Sign in
                 </Button>

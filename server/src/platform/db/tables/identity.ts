@@ -69,6 +69,16 @@ export interface AuditLogTable {
   created_at: number;
 }
 
+/** One password-reset link; `id` is the sha256 of the token in the link. */
+export interface PasswordResetsTable {
+  id: string;
+  user_id: string;
+  ip: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -81,4 +91,5 @@ export interface IdentityTables {
   face_templates: FaceTemplatesTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
+  password_resets: PasswordResetsTable;
 }
