@@ -201,7 +201,7 @@ beforeAll(async () => {
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   serverUrl = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`;
 
-  owner = await loginAs(t.app, await buildUser(t.ctx, { role: 'teacher' }));
+  owner = await loginAs(t.app, await buildUser(t.ctx, { role: 'admin' }));
   token = await buildToken(t.ctx, owner.user.id, ['analysis:run']);
   // The server's "login" gallery: people who enrolled and allow face recognition.
   for (const name of FEW) {

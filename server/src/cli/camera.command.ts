@@ -111,6 +111,17 @@ export async function runCamera(o: CameraOptions, log: (line: string) => void): 
   return sent;
 }
 
+const cameraUrl = (v: string) => {
+  if (!/^(rtsps?|https?):\/\//i.test(v)) throw new InvalidArgumentError('must be an rtsp://, http:// or https:// URL');
+  return v;
+};
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+};
+
 const duration = (v: string) => {
   try {
     return parseDuration(v);
@@ -125,17 +136,13 @@ export function registerCameraCommand(program: Command): void {
     .command('camera')
     .description('send frames of an IP camera to a class session, every interval, with an API token')
     .requiredOption('--session <id>', 'class session id')
-    .requiredOption('--url <url>', 'rtsp://… stream or http://…/snapshot.jpg')
+    .requiredOption('--url <url>', 'rtsp://… stream or http://…/snapshot.jpg', cameraUrl)
     .option('--every <duration>', 'interval between frames', duration, 10_000)
     .option('--target <url>', 'the Aula server', 'http://localhost:8000')
     .requiredOption('--token <token>', 'API token with the attendance:capture scope')
-    .option('--count <n>', 'stop after n frames', (v: string) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
-      return n;
-    })
+    .option('--count <n>', 'stop after n frames', positiveInt)
     .option('--timeout <duration>', 'how long to wait for the camera', duration, 10_000)
-    .option('--max-failures <n>', 'give up after this many failed frames in a row', (v: string) => Number(v), 3)
+    .option('--max-failures <n>', 'give up after this many failed frames in a row', positiveInt, 3)
     .action(
       async (o: {
         session: string;
@@ -147,8 +154,6 @@ export function registerCameraCommand(program: Command): void {
         timeout: number;
         maxFailures: number;
       }) => {
-        if (!/^(rtsps?|https?):\/\//i.test(o.url))
-          throw new InvalidArgumentError('--url must be rtsp://, http:// or https://');
         const abort = new AbortController();
         process.once('SIGINT', () => abort.abort());
         process.once('SIGTERM', () => abort.abort());

@@ -143,7 +143,17 @@ export class AnalysisService {
   private async authorizeGallery(actor: Actor, model: string, params: Record<string, unknown>): Promise<void> {
     if (model !== 'face-identification') return;
     const gallery = String(params.gallery);
-    if (gallery === 'login') return;
+    if (gallery === 'login') {
+      // Everyone who consented to face sign-in: identifying strangers against it is an admin's call.
+      if (actor.role !== 'admin') {
+        throw new AppError(
+          'gallery_forbidden',
+          403,
+          'Only administrators may identify faces against the "login" gallery; use "offering:<id>" for a course you teach',
+        );
+      }
+      return;
+    }
     const m = /^offering:([0-9a-hjkmnp-tv-z]{26})$/.exec(gallery);
     if (!m) {
       throw new AppError(

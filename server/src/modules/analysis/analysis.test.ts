@@ -173,6 +173,7 @@ describe('analysis lab', () => {
       [{ model: 'objects', parameters: '{"colour": "red"}' }, [img], 400, 'invalid_parameters'],
       [{ model: 'objects', parameters: 'not json' }, [img], 400, 'validation_failed'],
       [{ model: 'face-identification', parameters: '{"gallery": "everyone"}' }, [img], 400, 'unknown_gallery'],
+      [{ model: 'face-identification', parameters: '{"gallery": "login"}' }, [img], 403, 'gallery_forbidden'],
       [{ parameters: '{}' }, [img], 400, 'validation_failed'],
       [{ model: 'objects' }, [], 400, 'file_required'],
       [{ model: 'objects' }, [img, { filename: 'b.zip', data: buildZip([entry]) }], 400, 'zip_must_be_alone'],

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueueWorker } from '../../platform/queue/index.ts';
 import { createTestApp, type TestApp } from '../../test/app.ts';
+import { requireBinaries } from '../../test/binaries.ts';
 import { loginAs, type Session } from '../../test/factories.ts';
 import {
   buildClass,
@@ -39,6 +40,7 @@ let video: Buffer;
 let seats: Seat[];
 
 beforeAll(async () => {
+  requireBinaries('ffmpeg', 'ffprobe');
   t = await createTestApp({
     env: {
       WORKERS: '2',

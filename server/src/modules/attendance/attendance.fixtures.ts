@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { buildUser, type BuiltUser } from '../../test/factories.ts';
  */
 
 export const DATA_DIR = path.resolve(import.meta.dirname, '../../../../../shared/data');
+const REPO_ROOT = path.resolve(import.meta.dirname, '../../../..');
 export const dataFile = (rel: string) => fs.readFileSync(path.join(DATA_DIR, rel));
 
 /** The people of the test photos: where each is enrolled from, and another photo of them. */
@@ -135,4 +137,20 @@ export async function waitForCaptures(
       throw new Error(`captures not finished: ${rows.map((r) => `${r.id}=${r.status}`).join(', ')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Runs the `aula` command in a process of its own, with a bare environment. */
+export function aulaCommand(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'silent' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }

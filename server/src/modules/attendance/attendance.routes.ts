@@ -316,15 +316,16 @@ export const attendanceRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
         params: idParams,
         querystring: exportQuery,
         description:
-          'CSV: "csv" (one row per student, a status letter per session, totals and %) or "moodle" (one row per student and session). See docs/attendance.md for the LMS import mapping.',
+          '"csv" (one row per student, a status letter per session, totals and %), "xlsx" (the same as a spreadsheet) or "moodle" (CSV, one row per student and session). See docs/attendance.md for the LMS import mapping.',
       },
     },
     async (req, reply) => {
-      const { filename, body } = await attendance.reports.exportCsv(req.actor, req.params.id, req.query.format);
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="${filename}"`)
-        .send(body);
+      const { filename, contentType, body } = await attendance.reports.export(
+        req.actor,
+        req.params.id,
+        req.query.format,
+      );
+      return reply.type(contentType).header('content-disposition', `attachment; filename="${filename}"`).send(body);
     },
   );
 

@@ -238,7 +238,7 @@ export const reportOut = z.object({
 export type ReportOut = z.infer<typeof reportOut>;
 
 export const exportQuery = z.strictObject({
-  format: z.enum(['csv', 'moodle']).default('csv'),
+  format: z.enum(['csv', 'moodle', 'xlsx']).default('csv'),
 });
 
 export const myAttendanceQuery = paginationQuery.extend({ offeringId: id.optional() });

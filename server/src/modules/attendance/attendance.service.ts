@@ -165,6 +165,19 @@ export class AttendanceService {
     return this.d.academics.assertCanManageSession(a, sessionId);
   }
 
+  /**
+   * The session, if the actor may correct its attendance (set statuses, confirm or reject
+   * matches, name unknown faces, close it): as for reviewing, and a token needs attendance:write,
+   * so a read-only token cannot change a record.
+   */
+  async assertCanEdit(
+    actor: Actor | null,
+    sessionId: string,
+  ): Promise<{ session: ClassSessionRow; offering: OfferingRow }> {
+    const a = requireScope(requireActor(actor), 'attendance:write');
+    return this.d.academics.assertCanManageSession(a, sessionId);
+  }
+
   private async captureFor(actor: Actor | null, captureId: string): Promise<CaptureRow> {
     const c = await this.d.repo.findCapture(captureId);
     if (!c) throw notFound('Capture');

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueueWorker } from '../../platform/queue/index.ts';
 import { createTestApp, type TestApp } from '../../test/app.ts';
 import { buildToken, loginAs, type Session, signedIn } from '../../test/factories.ts';
+import { extractZip } from '../analysis/zip.ts';
 import { SYSTEM_ACTOR } from '../identity/actor.ts';
 import { buildClass, type ClassFixture, dataFile, multipartBody, waitForCaptures } from './attendance.fixtures.ts';
 
@@ -355,6 +356,38 @@ describe('live frames, closing, reports and retention', () => {
     expect(mlines[0]).toBe('email,username,idnumber,session,status');
     expect(mlines).toHaveLength(3);
     expect(mlines.some((l) => l.endsWith(',P') && l.startsWith(extra.students.obama.email))).toBe(true);
+    // The same table as a spreadsheet: codes and letters as text, counts and percentage as numbers.
+    const xlsx = await t.app.inject({
+      url: `/api/v1/offerings/${extra.offeringId}/attendance/export?format=xlsx`,
+      headers: tch.headers,
+    });
+    expect(xlsx.statusCode).toBe(200);
+    expect(xlsx.headers['content-type']).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    expect(xlsx.headers['content-disposition']).toMatch(/filename=".+\.xlsx"/);
+    const members = await extractZip(xlsx.rawPayload, {
+      maxEntries: 20,
+      maxTotalBytes: 1 << 20,
+      maxRatio: 1000,
+      maxEntryBytes: 1 << 20,
+    });
+    const sheet = members.find((m) => m.name === 'xl/worksheets/sheet1.xml')!.data!.toString('utf8');
+    const cells = (row: number) =>
+      [
+        ...sheet.matchAll(new RegExp(`<c r="[A-Z]+${row}"[^>]*>(?:<v>([^<]*)</v>|<is><t>([^<]*)</t></is>)</c>`, 'g')),
+      ].map((m) => m[1] ?? m[2]);
+    expect(cells(1).slice(0, 3)).toEqual(['Student code', 'Full name', 'Email address']);
+    expect(cells(1).slice(-5)).toEqual(['Present', 'Late', 'Absent', 'Excused', 'Attendance (%)']);
+    const rowsOut = [2, 3].map(cells);
+    const obamaRow = rowsOut.find((r) => r.includes('Barack Obama'))!;
+    expect(obamaRow.slice(-6)).toEqual(['P', '1', '0', '0', '0', '100']);
+    const modelRow = rowsOut.find((r) => r.includes('Model A'))!;
+    expect(modelRow.slice(-6)).toEqual(['A', '0', '0', '1', '0', '0']);
+    expect(sheet).toMatch(/<c r="[A-Z]+\d+"><v>100<\/v><\/c><\/row>/);
+    const badFormat = await t.app.inject({
+      url: `/api/v1/offerings/${extra.offeringId}/attendance/export?format=pdf`,
+      headers: tch.headers,
+    });
+    expect(badFormat.statusCode).toBe(400);
 
     // The student sees their own history, and only theirs.
     const me = await loginAs(t.app, { user: extra.students.obama, password: 'correct horse battery' });

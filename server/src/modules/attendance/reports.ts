@@ -2,6 +2,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { Config } from '../../config.ts';
 import type { AttendanceStatus } from '../../platform/db/tables/attendance.ts';
 import { toIso } from '../../platform/time.ts';
+import { buildXlsx, type Cell, XLSX_CONTENT_TYPE } from '../../platform/xlsx.ts';
 import type { AcademicsService } from '../academics/academics.service.ts';
 import { type Actor, isAdmin, requireActor, requireScope, SYSTEM_ACTOR } from '../identity/actor.ts';
 import type { IdentityService } from '../identity/identity.service.ts';
@@ -10,6 +11,8 @@ import type { ReportOut } from './attendance.schemas.ts';
 
 /** Status letters of the export, as Moodle's Attendance activity names its default statuses. */
 export const STATUS_LETTER: Record<AttendanceStatus, string> = { present: 'P', late: 'L', excused: 'E', absent: 'A' };
+
+const CSV = 'text/csv; charset=utf-8';
 
 const pct = (num: number, den: number): number | null => (den > 0 ? Math.round((num / den) * 1000) / 10 : null);
 
@@ -103,16 +106,17 @@ export class AttendanceReports {
   }
 
   /**
-   * CSV for a gradebook or the LMS. `csv`: one row per student with a status letter per session
-   * and the totals (import into a gradebook by email or student code). `moodle`: one row per
-   * student and session (email, username, id number, session start, status letter), the shape
-   * an attendance import takes (see docs/attendance.md).
+   * Exports for a gradebook or the LMS. `csv`: one row per student with a status letter per
+   * session and the totals (import into a gradebook by email or student code); `xlsx`: the same
+   * table as a spreadsheet, counts and percentage as numbers. `moodle`: one row per student and
+   * session (email, username, id number, session start, status letter), the shape an attendance
+   * import takes (see docs/attendance.md).
    */
-  async exportCsv(
+  async export(
     actor: Actor | null,
     offeringId: string,
-    format: 'csv' | 'moodle',
-  ): Promise<{ filename: string; body: string }> {
+    format: 'csv' | 'moodle' | 'xlsx',
+  ): Promise<{ filename: string; contentType: string; body: string | Buffer }> {
     const report = await this.offeringReport(actor, offeringId);
     const students = await this.academics.listEnrolledStudents(offeringId);
     const sessions = report.sessions;
@@ -132,7 +136,7 @@ export class AttendanceReports {
           records.push([st.email, st.username, st.student_code ?? '', s.startsAt, STATUS_LETTER[v]]);
         }
       }
-      return { filename: `${base}-moodle.csv`, body: stringify(records) };
+      return { filename: `${base}-moodle.csv`, contentType: CSV, body: stringify(records) };
     }
     const header = [
       'Student code',
@@ -146,7 +150,7 @@ export class AttendanceReports {
       'Attendance (%)',
     ];
     const byId = new Map(report.students.map((s) => [s.studentId, s]));
-    const records: string[][] = [header];
+    const records: Cell[][] = [header];
     for (const st of students) {
       const r = byId.get(st.student_id)!;
       records.push([
@@ -157,14 +161,26 @@ export class AttendanceReports {
           const v = status.get(`${s.id}\u0000${st.student_id}`);
           return v ? STATUS_LETTER[v] : '';
         }),
-        String(r.present),
-        String(r.late),
-        String(r.absent),
-        String(r.excused),
-        r.percent === null ? '' : r.percent.toFixed(1),
+        r.present,
+        r.late,
+        r.absent,
+        r.excused,
+        r.percent,
       ]);
     }
-    return { filename: `${base}.csv`, body: stringify(records) };
+    if (format === 'xlsx') {
+      return {
+        filename: `${base}.xlsx`,
+        contentType: XLSX_CONTENT_TYPE,
+        body: buildXlsx(`${report.courseCode} ${report.section}`, records),
+      };
+    }
+    // The percentage keeps one decimal in the CSV (100.0, 91.7), as gradebook imports read it.
+    const last = header.length - 1;
+    const text = records.map((row) =>
+      row.map((v, i) => (v === null ? '' : i === last && typeof v === 'number' ? v.toFixed(1) : String(v))),
+    );
+    return { filename: `${base}.csv`, contentType: CSV, body: stringify(text) };
   }
 
   /** A student's own attendance (students see only theirs), with the percentage per offering. */

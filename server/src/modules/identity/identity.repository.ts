@@ -1,4 +1,5 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
+import { sql } from 'kysely';
 import type { Executor } from '../../platform/db/database.ts';
 import type {
   ApiTokensTable,
@@ -75,14 +76,11 @@ export class IdentityRepository {
     let q = this.db.selectFrom('users');
     if (f.role) q = q.where('role', '=', f.role);
     if (f.q) {
-      const like = `%${f.q.toLowerCase().replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
-      q = q.where((eb) =>
-        eb.or([
-          eb(eb.fn('lower', ['full_name']), 'like', like),
-          eb('username', 'like', like),
-          eb('email', 'like', like),
-          eb('student_code', 'like', like),
-        ]),
+      // An explicit ESCAPE: SQLite has no default escape character; MySQL and PostgreSQL default to a backslash.
+      const like = `%${f.q.toLowerCase().replace(/[%_!]/g, (c) => `!${c}`)}%`;
+      const matches = (column: string) => sql<boolean>`${sql.ref(column)} like ${like} escape '!'`;
+      q = q.where(() =>
+        sql<boolean>`(${sql`lower(full_name) like ${like} escape '!'`} or ${matches('username')} or ${matches('email')} or ${matches('student_code')})`,
       );
     }
     const [items, count] = await Promise.all([

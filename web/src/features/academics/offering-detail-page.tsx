@@ -1,6 +1,7 @@
 import { Badge, Button, Card, Group, SimpleGrid, Skeleton, Stack, Tabs, Text, ThemeIcon } from '@mantine/core';
 import {
   IconCalendarEvent,
+  IconChartBar,
   IconClockHour4,
   IconDoor,
   IconPencil,
@@ -10,7 +11,7 @@ import {
 } from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
-import { useParams, useSearchParams } from 'react-router-dom';
+import { Link, useParams, useSearchParams } from 'react-router-dom';
 import { useUser } from '../../app/auth.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { PageHeader } from '../../components/page-header.tsx';
@@ -87,9 +88,19 @@ export function OfferingDetailPage() {
         }
         actions={
           isAdmin || teaches ? (
-            <Button variant="default" leftSection={<IconPencil size={17} />} onClick={() => setEditing(true)}>
-              Edit offering
-            </Button>
+            <>
+              <Button
+                component={Link}
+                to={`/offerings/${o.id}/attendance`}
+                variant="default"
+                leftSection={<IconChartBar size={17} />}
+              >
+                Attendance report
+              </Button>
+              <Button variant="default" leftSection={<IconPencil size={17} />} onClick={() => setEditing(true)}>
+                Edit offering
+              </Button>
+            </>
           ) : undefined
         }
       />

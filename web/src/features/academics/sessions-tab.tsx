@@ -20,9 +20,11 @@ import {
   IconPlayerPlay,
   IconTrash,
   IconCalendarOff,
+  IconUserCheck,
 } from '@tabler/icons-react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState, type FormEvent } from 'react';
+import { Link } from 'react-router-dom';
 import { useConfirm } from '../../components/confirm-dialog.tsx';
 import { columnHelper, DataTable, useServerQuery } from '../../components/data-table.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
@@ -137,11 +139,21 @@ export function SessionsTab(props: { offering: Offering; semester: Semester | nu
               col.display({
                 id: 'actions',
                 header: '',
-                meta: { align: 'right', width: 150 },
+                meta: { align: 'right', width: 260 },
                 cell: (info) => {
                   const s = info.row.original;
                   return (
                     <Group gap={4} justify="flex-end" wrap="nowrap">
+                      <Button
+                        component={Link}
+                        to={`/sessions/${s.id}/attendance`}
+                        size="compact-sm"
+                        variant="subtle"
+                        leftSection={<IconUserCheck size={14} />}
+                        aria-label={`Attendance of ${formatWeekdayDate(s.startsAt)} ${formatTime(s.startsAt)}`}
+                      >
+                        Attendance
+                      </Button>
                       {s.status === 'scheduled' && (
                         <Button
                           size="compact-sm"

@@ -244,7 +244,7 @@ export const attendanceApi = {
     ),
 
   report: (offeringId: string) => api.get<Report>(`/offerings/${offeringId}/attendance/report`),
-  exportUrl: (offeringId: string, format: 'csv' | 'moodle') =>
+  exportUrl: (offeringId: string, format: 'csv' | 'moodle' | 'xlsx') =>
     `/api/v1/offerings/${offeringId}/attendance/export?format=${format}`,
   mine: () => api.get<MyAttendance>('/me/attendance', { limit: 200 }),
   dashboard: () => api.get<{ threshold: number; items: DashboardCard[] }>('/attendance/dashboard'),

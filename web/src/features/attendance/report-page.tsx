@@ -44,6 +44,14 @@ export function AttendanceReportPage() {
             </Button>
             <Button
               component="a"
+              href={attendanceApi.exportUrl(id, 'xlsx')}
+              variant="default"
+              leftSection={<IconDownload size={18} />}
+            >
+              Excel (.xlsx)
+            </Button>
+            <Button
+              component="a"
               href={attendanceApi.exportUrl(id, 'moodle')}
               variant="default"
               leftSection={<IconDownload size={18} />}

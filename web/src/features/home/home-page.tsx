@@ -35,6 +35,8 @@ import { useUser } from '../../app/auth.tsx';
 import { ErrorAlert } from '../../components/error-alert.tsx';
 import { formatRelative, formatTime, isoDay } from '../../components/format.ts';
 import { academicsApi, SESSION_STATUS_COLORS, type ClassSession, type Offering } from '../academics/api.ts';
+import { attendanceApi } from '../attendance/api.ts';
+import { AttendanceCard } from '../attendance/attendance-page.tsx';
 import { useMyEnrollments } from '../academics/my-courses-page.tsx';
 import { OfferingCards } from '../academics/offering-cards.tsx';
 import { identityApi } from '../identity/api.ts';
@@ -189,6 +191,8 @@ function AdminHome() {
         />
       </SimpleGrid>
 
+      <AttendanceCards todayOnly />
+
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, md: 5 }}>
           <Card padding="lg" radius="md" h="100%">
@@ -268,6 +272,37 @@ function AdminHome() {
   );
 }
 
+// ---- attendance ------------------------------------------------------------------------------
+
+/**
+ * One attendance card per offering: today's session with its counts and the lowest attenders.
+ * Admins see only the offerings meeting today; a school has too many to show them all.
+ */
+function AttendanceCards({ todayOnly = false }: { todayOnly?: boolean }) {
+  const q = useQuery({ queryKey: ['attendance', 'dashboard'], queryFn: () => attendanceApi.dashboard() });
+  if (q.error) return <ErrorAlert error={q.error} mb="xl" />;
+  if (q.isPending) return <Skeleton height={150} mb="xl" />;
+  const cards = todayOnly ? q.data.items.filter((c) => c.today) : q.data.items;
+  if (cards.length === 0) return null;
+  return (
+    <>
+      <Group justify="space-between" mb="sm">
+        <Title order={3} fz="lg">
+          Attendance
+        </Title>
+        <Button component={Link} to="/attendance" variant="subtle" size="xs">
+          All offerings
+        </Button>
+      </Group>
+      <SimpleGrid cols={{ base: 1, sm: 2, lg: 3 }} mb="xl" data-testid="home-attendance">
+        {cards.map((c) => (
+          <AttendanceCard key={c.offeringId} card={c} threshold={q.data.threshold} />
+        ))}
+      </SimpleGrid>
+    </>
+  );
+}
+
 // ---- teacher ---------------------------------------------------------------------------------
 
 function TeacherHome() {
@@ -320,6 +355,7 @@ function TeacherHome() {
           </Stack>
         )}
       </Card>
+      <AttendanceCards />
       <Title order={3} fz="lg" mb="sm">
         Your offerings
       </Title>
@@ -336,7 +372,7 @@ function TeacherHome() {
 
 function TodayRow({ session, offering }: { session: ClassSession; offering: Offering }) {
   return (
-    <UnstyledButton component={Link} to={`/offerings/${offering.id}?tab=sessions`}>
+    <UnstyledButton component={Link} to={`/sessions/${session.id}/attendance`}>
       <Group
         justify="space-between"
         py="sm"
