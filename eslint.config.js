@@ -10,7 +10,7 @@ export default tseslint.config(
     languageOptions: {
       globals: { ...globals.node },
       parserOptions: {
-        projectService: { allowDefaultProject: ['vitest.config.ts'] },
+        projectService: { allowDefaultProject: ['vitest.config.ts', 'vitest.reliability.config.ts'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -1,4 +1,4 @@
-import zlib from 'node:zlib';
+import { writeZip } from './zip-writer.ts';
 
 /**
  * A one-sheet Office Open XML workbook (.xlsx) from rows of cells: strings as inline strings,
@@ -82,58 +82,8 @@ function parts(sheetName: string, rows: Cell[][]): [string, string][] {
   ];
 }
 
-/** A zip archive of deflated entries (the container of every Office Open XML file). */
-function zip(entries: [string, string][]): Buffer {
-  const out: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  // 1980-01-01 00:00 in DOS time: the files carry no meaningful timestamp.
-  const dosDate = (1 << 5) | 1;
-  for (const [path, text] of entries) {
-    const name = Buffer.from(path, 'utf8');
-    const data = Buffer.from(text, 'utf8');
-    const body = zlib.deflateRawSync(data);
-    const crc = zlib.crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x800, 6);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt16LE(0, 10);
-    local.writeUInt16LE(dosDate, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const dir = Buffer.alloc(46);
-    dir.writeUInt32LE(0x02014b50, 0);
-    dir.writeUInt16LE(20, 4);
-    dir.writeUInt16LE(20, 6);
-    dir.writeUInt16LE(0x800, 8);
-    dir.writeUInt16LE(8, 10);
-    dir.writeUInt16LE(0, 12);
-    dir.writeUInt16LE(dosDate, 14);
-    dir.writeUInt32LE(crc, 16);
-    dir.writeUInt32LE(body.length, 20);
-    dir.writeUInt32LE(data.length, 24);
-    dir.writeUInt16LE(name.length, 28);
-    dir.writeUInt32LE(offset, 42);
-    out.push(local, name, body);
-    central.push(dir, name);
-    offset += local.length + name.length + body.length;
-  }
-  const cd = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...out, cd, end]);
-}
-
 export const XLSX_CONTENT_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 export function buildXlsx(sheetName: string, rows: Cell[][]): Buffer {
-  return zip(parts(sheetName, rows));
+  return writeZip(parts(sheetName, rows).map(([name, text]) => ({ name, data: Buffer.from(text, 'utf8') })));
 }

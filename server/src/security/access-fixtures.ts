@@ -406,7 +406,7 @@ export class AccessWorld {
     return id;
   }
 
-  async template(owner: UserKey | string): Promise<string> {
+  async template(owner: string): Promise<string> {
     const userId = owner in (this.users ?? {}) ? this.id(owner as UserKey) : owner;
     const t = Date.now();
     const id = newId(t);

@@ -30,7 +30,8 @@ export function ownerOf(c: RequestContext): UserKey {
       return 'teacherB';
     case 'otherStudent':
       return 'studentB';
-    default:
+    case 'own':
+    case 'any':
       return c.me;
   }
 }
