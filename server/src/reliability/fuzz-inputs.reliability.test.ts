@@ -208,7 +208,7 @@ describe('uploads over HTTP', () => {
         payload: payload as object,
       });
       if (r.statusCode !== 201) throw new Error(`${url}: ${r.statusCode} ${r.body}`);
-      return r.json() as { id: string };
+      return r.json<{ id: string }>();
     };
     const sem = await post('/semesters', { year: 2025, term: 1, startsOn: '2025-01-01', endsOn: '2025-06-30' });
     const course = await post('/courses', { code: 'FZ1', name: 'Fuzzing' });

@@ -120,7 +120,7 @@ describe('REST endpoints under fuzzed JSON bodies and query strings', () => {
         const t0 = performance.now();
         const res = await t.app.inject({
           method: c.op.method as 'GET',
-          url: `${url}${qs.size ? `?${qs}` : ''}`,
+          url: `${url}${qs.size ? `?${qs.toString()}` : ''}`,
           headers: hasBody ? { ...headers, 'content-type': 'application/json' } : headers,
           ...(hasBody ? { payload: c.rawBody ?? JSON.stringify(c.body ?? null) } : {}),
         });

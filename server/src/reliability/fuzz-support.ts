@@ -61,7 +61,7 @@ const junk: fc.Arbitrary<unknown> = fc.oneof(
 
 function scalarFor(s: JsonSchema): fc.Arbitrary<unknown> {
   const type = Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type;
-  switch (type) {
+  switch (type ?? '') {
     case 'string': {
       if (s.format === 'date-time') return fc.date({ noInvalidDate: true }).map((d) => d.toISOString());
       if (s.format === 'date') return fc.date({ noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
@@ -117,9 +117,7 @@ export function fuzzValue(schema: JsonSchema | undefined): fc.Arbitrary<unknown>
   const broken = fc
     .tuple(valid, fc.string({ maxLength: 12 }), junk)
     .map(([v, key, bad]) =>
-      v && typeof v === 'object' && !Array.isArray(v)
-        ? { ...(v as object), [Object.keys(v as object)[0] ?? key]: bad }
-        : bad,
+      v && typeof v === 'object' && !Array.isArray(v) ? { ...v, [Object.keys(v)[0] ?? key]: bad } : bad,
     );
   return fc.oneof(
     { weight: 4, arbitrary: valid },

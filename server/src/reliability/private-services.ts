@@ -81,16 +81,18 @@ function privateService(
   return svc;
 }
 
-/** `redis-server` on a free port, nothing persisted (as the product treats Redis: derived state only). */
-export async function startPrivateRedis(): Promise<PrivateService> {
+/**
+ * `redis-server` on a free port, nothing persisted (as the product treats Redis: derived state
+ * only). With `password`, clients must authenticate and the URL carries it.
+ */
+export async function startPrivateRedis(opts: { password?: string } = {}): Promise<PrivateService> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aula-redis-'));
-  const svc = privateService('redis', port, `redis://127.0.0.1:${port}/0`, dir, () =>
-    spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
+  const auth = opts.password === undefined ? '' : `:${encodeURIComponent(opts.password)}@`;
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  if (opts.password !== undefined) args.push('--requirepass', opts.password);
+  const svc = privateService('redis', port, `redis://${auth}127.0.0.1:${port}/0`, dir, () =>
+    spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   await svc.start();
   return svc;
