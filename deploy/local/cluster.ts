@@ -9,6 +9,8 @@ import mysql from 'mysql2/promise';
 import S3rver from 's3rver';
 import { envSchema } from '../../server/src/config.ts';
 import { startRoundRobinProxy, type ProxyStats, type RoundRobinProxy } from './proxy.ts';
+import { freePort } from '../../server/src/platform/ports.ts';
+export { freePort } from '../../server/src/platform/ports.ts';
 
 /**
  * A scaled deployment of Aula on one machine, every part on loopback: two API instances behind a
@@ -102,18 +104,6 @@ interface Instance {
 }
 
 const OUTPUT_LINES = 200;
-
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** The server URL with `name` as its database, and the same URL without one (to create it). */
 export function databaseUrls(serverUrl: string, name?: string): { url: string; adminUrl: string; name: string } {

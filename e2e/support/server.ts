@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../server/src/platform/ports.ts';
+export { freePort } from '../../server/src/platform/ports.ts';
 
 /**
  * Runs the real product for browser tests: `aula start` as a child process, embedded (SQLite and
@@ -48,19 +49,6 @@ const SCRUBBED = [
   'LOG_LEVEL',
   'NODE_OPTIONS',
 ];
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Builds the web app once if it has never been built (`npm test` builds it before the suite). */
 export function ensureWebBuilt(): void {

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { freePort } from '../platform/ports.ts';
+export { freePort } from '../platform/ports.ts';
 
 /**
  * Server roles as real processes (`aula serve api|ingest-grpc`, `aula worker`), started exactly as
@@ -12,18 +13,6 @@ export const ROOT = path.resolve(import.meta.dirname, '../../..');
 const MAIN = path.join(ROOT, 'server/src/main.ts');
 
 export type RoleName = 'api' | 'ingest-grpc' | 'worker';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RoleProcess {
   readonly role: RoleName;

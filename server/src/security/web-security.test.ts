@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -12,6 +11,7 @@ import { SYSTEM_ACTOR } from '../modules/identity/actor.ts';
 import { createMailer } from '../platform/mailer.ts';
 import { createTestApp, type TestApp } from '../test/app.ts';
 import { buildToken, buildUser, loginAs, TEST_PASSWORD, type BuiltUser } from '../test/factories.ts';
+import { smtpListener } from '../test/smtp-listener.ts';
 import { AccessWorld } from './access-fixtures.ts';
 import { REQUESTS } from './access-requests.ts';
 
@@ -19,51 +19,6 @@ const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
 const ip = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
 const cookieOf = (res: { cookies: { name: string; value: string }[] }, name: string) =>
   res.cookies.find((c) => c.name === name)?.value;
-
-/** A tiny SMTP server: enough of RFC 5321 for nodemailer to hand over a message. */
-async function smtpListener(): Promise<{ port: number; messages: string[]; close(): Promise<void> }> {
-  const messages: string[] = [];
-  const server = net.createServer((sock) => {
-    sock.write('220 localhost ESMTP test\r\n');
-    let buf = '';
-    let inData = false;
-    let msg = '';
-    sock.on('data', (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
-      for (let i = buf.indexOf('\r\n'); i !== -1; i = buf.indexOf('\r\n')) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        if (inData) {
-          if (line === '.') {
-            inData = false;
-            messages.push(msg);
-            msg = '';
-            sock.write('250 2.0.0 queued\r\n');
-          } else {
-            msg += `${line.startsWith('..') ? line.slice(1) : line}\n`;
-          }
-          continue;
-        }
-        const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO') sock.write('250-localhost\r\n250 8BITMIME\r\n');
-        else if (verb === 'DATA') {
-          inData = true;
-          sock.write('354 go ahead\r\n');
-        } else if (verb === 'QUIT') {
-          sock.write('221 bye\r\n');
-          sock.end();
-        } else sock.write('250 ok\r\n');
-      }
-    });
-    sock.on('error', () => {});
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    messages,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 /** The body of a message as text, quoted-printable undone. */
 function bodyText(raw: string): string {

@@ -16,6 +16,7 @@ import { AppError } from '../errors.ts';
 import { newBlobId } from './blob-ids.ts';
 import type { BlobStore } from './blob-store.ts';
 import { createBlobStore } from './index.ts';
+import { freePort } from '../ports.ts';
 
 /*
  * One contract, three stores: a folder, S3 (against s3rver) and Azure Blob (against azurite).
@@ -59,17 +60,6 @@ async function rejection(p: Promise<unknown>): Promise<AppError> {
   );
   expect(err).toBeInstanceOf(AppError);
   return err as AppError;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** A TCP server that accepts connections and never answers: the worst kind of dead store. */
