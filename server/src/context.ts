@@ -157,6 +157,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       bus,
       config,
       logger,
+      analysis: lab.analysis,
     });
     const rooms = new RoomRegistry();
     attendance.registerRooms(rooms);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
@@ -17,6 +17,17 @@ export function newId(now = Date.now()): string {
   let rand = '';
   for (let i = 0; i < 16; i++) rand += ALPHABET[bytes[i] % 32];
   return time + rand;
+}
+
+/**
+ * An id of the same layout whose second part comes from `key` instead of chance: the same key and
+ * time give the same id, so a writer that may run twice (a retried job) cannot write a row twice.
+ */
+export function idFromKey(key: string, time: number): string {
+  const digest = createHash('sha256').update(key).digest();
+  let rand = '';
+  for (let i = 0; i < 16; i++) rand += ALPHABET[digest[i] % 32];
+  return newId(time).slice(0, 10) + rand;
 }
 
 export const ID_PATTERN = /^[0-9a-hjkmnp-tv-z]{26}$/;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Db } from '../../platform/db/database.ts';
-import { newId } from '../../platform/ids.ts';
+import { ID_PATTERN, idFromKey, newId } from '../../platform/ids.ts';
 import { describeEachDialect, openTestDb } from '../../test/databases.ts';
 import { SYSTEM_ACTOR, type Actor } from '../identity/actor.ts';
 import { AnalysisRepository } from './analysis.repository.ts';
@@ -65,6 +65,7 @@ describeEachDialect('prediction ledger', (dialect) => {
   it('cannot be changed or deleted: no repository method does it and the database refuses it', async () => {
     const methods = Object.getOwnPropertyNames(AnalysisRepository.prototype);
     expect(methods.filter((m) => /prediction/i.test(m)).sort()).toEqual([
+      'countPredictionsOfJob',
       'findPrediction',
       'insertPrediction',
       'listPredictions',
@@ -99,6 +100,39 @@ describeEachDialect('prediction ledger', (dialect) => {
       durationMs: 1,
     });
     expect((await ledger.get(alice, next.id)).id).toBe(next.id);
+  });
+
+  it('writes a row with a fixed id at most once, and only with the transaction it belongs to', async () => {
+    const t0 = Date.now();
+    const id = idFromKey(`capture-${t0}:3`, t0);
+    expect(id).toMatch(ID_PATTERN);
+    expect(idFromKey(`capture-${t0}:3`, t0)).toBe(id);
+    expect(idFromKey(`capture-${t0}:4`, t0)).not.toBe(id);
+    const entry = {
+      ...base,
+      source: 'attendance' as const,
+      userId: alice.id,
+      model: 'face-identification',
+      inputSha256: 'e'.repeat(64),
+      output: { faces: [] },
+      durationMs: 5,
+    };
+    await db.kysely.transaction().execute(async (trx) => {
+      await ledger.withExecutor(trx).record(entry, { id });
+    });
+    // A second run of the same work: the primary key refuses it, and the first row stands.
+    await expect(ledger.record({ ...entry, output: { faces: ['again'] } }, { id })).rejects.toThrow();
+    expect(JSON.parse((await ledger.get(alice, id)).output)).toEqual({ faces: [] });
+    // A row written in a transaction that rolls back (its frame was not committed) is not there.
+    const lost = idFromKey(`capture-${t0}:5`, t0);
+    await expect(
+      db.kysely.transaction().execute(async (trx) => {
+        await ledger.withExecutor(trx).record(entry, { id: lost });
+        throw new Error('frame write failed');
+      }),
+    ).rejects.toThrow('frame write failed');
+    expect(await repo.findPrediction(lost)).toBeUndefined();
+    expect((await ledger.list(alice, { inputSha256: 'e'.repeat(64), limit: 10, offset: 0 })).total).toBe(1);
   });
 
   it('filters, pages and exports every matching row in order', async () => {

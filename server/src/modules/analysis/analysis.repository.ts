@@ -24,6 +24,10 @@ export interface PredictionFilter {
 export class AnalysisRepository {
   constructor(private readonly db: Executor) {}
 
+  withExecutor(db: Executor): AnalysisRepository {
+    return new AnalysisRepository(db);
+  }
+
   // ---- jobs --------------------------------------------------------------------------------
 
   async insertJob(row: Insertable<AnalysisJobsTable>): Promise<void> {
@@ -49,9 +53,15 @@ export class AnalysisRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  async listJobs(f: { userId?: string; limit: number; offset: number }): Promise<{ items: JobRow[]; total: number }> {
+  async listJobs(f: {
+    userId?: string;
+    excludeSource?: PredictionSource;
+    limit: number;
+    offset: number;
+  }): Promise<{ items: JobRow[]; total: number }> {
     let q = this.db.selectFrom('analysis_jobs');
     if (f.userId) q = q.where('user_id', '=', f.userId);
+    if (f.excludeSource) q = q.where('source', '!=', f.excludeSource);
     const [items, count] = await Promise.all([
       q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).offset(f.offset).execute(),
       q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
@@ -59,11 +69,13 @@ export class AnalysisRepository {
     return { items, total: Number(count.n) };
   }
 
+  /** Lab, API and CLI jobs left unfinished; attendance jobs are resumed by their capture queue. */
   listUnfinishedJobIds(): Promise<{ id: string; status: string }[]> {
     return this.db
       .selectFrom('analysis_jobs')
       .select(['id', 'status'])
       .where('status', 'in', ['queued', 'running'])
+      .where('source', '!=', 'attendance')
       .orderBy('created_at')
       .execute();
   }
@@ -104,6 +116,15 @@ export class AnalysisRepository {
 
   findPrediction(id: string): Promise<PredictionRow | undefined> {
     return this.db.selectFrom('predictions').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async countPredictionsOfJob(jobId: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('predictions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('job_id', '=', jobId)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
   }
 
   listPredictionsOfJob(jobId: string): Promise<PredictionRow[]> {

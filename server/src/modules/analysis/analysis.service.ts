@@ -16,6 +16,7 @@ import { type Actor, isAdmin, requireScope } from '../identity/actor.ts';
 import type { AnalysisRepository, InputRow, JobRow, PredictionRow, PredictionSource } from './analysis.repository.ts';
 import type { JobOut } from './analysis.schemas.ts';
 import type { BackgroundTasks } from './background.ts';
+import { ExternalJobs } from './external-jobs.ts';
 import type { NewPrediction, PredictionLedger } from './ledger.ts';
 import { extractZip, type ZipMember } from './zip.ts';
 
@@ -111,7 +112,11 @@ interface Deps {
  * run anywhere in the product goes through `runAndRecord`, which writes the prediction ledger.
  */
 export class AnalysisService {
+  /** Jobs whose model runs another module drives (attendance), recorded in the same ledger. */
+  readonly externalJobs: ExternalJobs;
+
   constructor(private readonly d: Deps) {
+    this.externalJobs = new ExternalJobs(d.repo);
     d.tasks.register(
       ANALYSIS_TASK,
       (id) => this.processJob(id),
@@ -348,6 +353,13 @@ export class AnalysisService {
   async rerun(actor: Actor, id: string): Promise<JobRow> {
     requireScope(actor, 'analysis:run');
     const old = await this.getJobRow(actor, id);
+    if (old.source === 'attendance') {
+      throw new AppError(
+        'not_repeatable',
+        409,
+        'An attendance analysis follows its capture frame by frame; upload the capture again to repeat it',
+      );
+    }
     const model = await this.modelSpec(old.model);
     if (model.version !== old.model_version) {
       throw new AppError(
@@ -415,7 +427,7 @@ export class AnalysisService {
   async processJob(id: string): Promise<void> {
     const { repo, blobs } = this.d;
     let job = await repo.findJob(id);
-    if (!job) return;
+    if (!job || job.source === 'attendance') return;
     if (job.status === 'queued') {
       if (!(await repo.claimJob(id, Date.now()))) return;
     } else if (job.status !== 'running') {
@@ -531,8 +543,13 @@ export class AnalysisService {
     return job ? toJobOut(job) : null;
   }
 
+  /** The lab's list. Attendance jobs (one per capture, every live frame included) stay out of it. */
   listJobs(actor: Actor, p: { limit: number; offset: number }) {
-    return this.d.repo.listJobs({ ...(isAdmin(actor) ? {} : { userId: actor.id }), ...p });
+    return this.d.repo.listJobs({
+      ...(isAdmin(actor) ? {} : { userId: actor.id }),
+      excludeSource: 'attendance',
+      ...p,
+    });
   }
 
   async inputImage(actor: Actor, jobId: string, inputId: string): Promise<{ blobId: string; contentType: string }> {

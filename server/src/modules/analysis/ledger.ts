@@ -1,4 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
+import type { Executor } from '../../platform/db/database.ts';
 import { forbidden, notFound } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { toIso } from '../../platform/time.ts';
@@ -19,6 +20,14 @@ export interface NewPrediction {
   inputSha256: string;
   output: unknown;
   durationMs: number;
+}
+
+export interface RecordOptions {
+  /**
+   * The row's id, for a writer that may run again (a retried attendance job): the same id twice
+   * is refused by the primary key, so a prediction is written at most once. New by default.
+   */
+  id?: string;
 }
 
 export function toPredictionOut(p: PredictionRow): PredictionOut {
@@ -64,10 +73,15 @@ const EXPORT_BATCH = 500;
 export class PredictionLedger {
   constructor(private readonly repo: AnalysisRepository) {}
 
-  async record(p: NewPrediction): Promise<PredictionRow> {
+  /** The same ledger writing through `db`, so a row can be committed with the caller's own rows. */
+  withExecutor(db: Executor): PredictionLedger {
+    return new PredictionLedger(this.repo.withExecutor(db));
+  }
+
+  async record(p: NewPrediction, opts: RecordOptions = {}): Promise<PredictionRow> {
     const t = Date.now();
     const row = {
-      id: newId(t),
+      id: opts.id ?? newId(t),
       job_id: p.jobId,
       user_id: p.userId,
       source: p.source,

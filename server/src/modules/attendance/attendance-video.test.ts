@@ -10,10 +10,13 @@ import {
   buildClass,
   type ClassFixture,
   dataFile,
+  ledgerOfCapture,
   multipartBody,
   PEOPLE,
+  sha256Of,
   waitForCaptures,
 } from './attendance.fixtures.ts';
+import { IDENTIFY_MODEL } from './capture-ledger.ts';
 import { buildClassVideo, faceTile, type Seat } from './synthetic-class.ts';
 
 /**
@@ -170,6 +173,41 @@ describe('attendance from a class video', () => {
       .where('session_id', '=', cls.sessionId)
       .execute();
     expect(rows).toHaveLength(4);
+
+    // One ledger row per analysed frame (a still frame reuses the last one's faces and has none),
+    // made from the frame's own JPEG and naming the video it was sampled from.
+    const ledger = await ledgerOfCapture(t.ctx, capture.id);
+    const frameRows = await t.ctx.db.kysely
+      .selectFrom('capture_frames')
+      .select(['frame_index', 'offset_ms', 'blob_id'])
+      .where('capture_id', '=', capture.id)
+      .execute();
+    const byIndex = new Map(frameRows.map((f) => [Number(f.frame_index), f]));
+    expect(ledger.length).toBeGreaterThan(1);
+    expect(ledger.length).toBeLessThanOrEqual(frameRows.length);
+    expect(new Set(ledger.map((p) => p.parameters.capture.frame)).size).toBe(ledger.length);
+    expect(ledger[0].parameters.capture).toMatchObject({ frame: 0, identified: 'all' });
+    for (const p of ledger) {
+      const f = byIndex.get(p.parameters.capture.frame)!;
+      expect(f, `frame ${p.parameters.capture.frame}`).toBeDefined();
+      expect(p).toMatchObject({
+        jobId: capture.id,
+        userId: cls.teacher.user.id,
+        model: IDENTIFY_MODEL,
+        inputBlobId: f.blob_id,
+        inputSha256: sha256Of(await t.ctx.blobs.getBuffer(f.blob_id!)),
+      });
+      expect(p.parameters.capture).toMatchObject({
+        kind: 'video',
+        offsetMs: Number(f.offset_ms),
+        video: { sha256: sha256Of(video) },
+        sampling: { maxIntervalMs: MAX_INTERVAL_MS, minIntervalMs: 1000, maxSide: 1280 },
+      });
+    }
+    const matched = ledger.flatMap((p) => p.output.faces.filter((f) => f.match?.known).map((f) => f.match!.identity));
+    expect(new Set(matched)).toEqual(
+      new Set(ENTRANTS.filter((e) => e.who !== 'stranger').map((e) => cls.students[e.who].id)),
+    );
   });
 
   it('fails a damaged video or one without faces, with the reason', async () => {

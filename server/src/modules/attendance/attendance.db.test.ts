@@ -20,11 +20,14 @@ import {
   buildClass,
   type ClassFixture,
   dataFile,
+  ledgerOfCapture,
   multipartBody,
   PEOPLE,
   type Person,
+  sha256Of,
   waitForCaptures,
 } from './attendance.fixtures.ts';
+import { IDENTIFY_MODEL } from './capture-ledger.ts';
 import { buildClassVideo, faceTile } from './synthetic-class.ts';
 
 /**
@@ -189,6 +192,19 @@ describeEachDialect(
       expect(o.kit_harington[0]).toBe('late');
       // Kit is in the photo as well (taken minutes later); the video saw him first, 21 s in.
       expect(o.kit_harington[1]).toBeCloseTo(21, 0);
+
+      // The worker processes wrote the ledger: the photo once, the video once per sampled frame.
+      const [photoRows, videoRows] = await Promise.all(ids.map((id: string) => ledgerOfCapture(t.ctx, id)));
+      expect(photoRows).toHaveLength(1);
+      expect(photoRows[0]).toMatchObject({ jobId: ids[0], userId: cls.teacher.user.id, model: IDENTIFY_MODEL });
+      const frames = await t.ctx.db.kysely
+        .selectFrom('capture_frames')
+        .select('frame_index')
+        .where('capture_id', '=', ids[1])
+        .execute();
+      expect(videoRows.map((p) => p.parameters.capture.frame)).toEqual(
+        frames.map((f) => Number(f.frame_index)).sort((a, b) => a - b),
+      );
     });
 
     it('takes live frames from the webcam page and from an IP camera snapshot URL', { timeout: 120_000 }, async () => {
@@ -253,6 +269,17 @@ describeEachDialect(
         const o = await outcome(cls, teacher);
         expect(o.kit_harington[0]).toBe('present');
         expect(o.obama[0]).toBe('present');
+        // Each frame is a prediction of whoever sent it (the camera's token belongs to the teacher),
+        // made from the frame as stored.
+        for (const c of frames.json().items as { id: string; source: string }[]) {
+          const rows = await ledgerOfCapture(t.ctx, c.id);
+          expect(rows).toHaveLength(1);
+          expect(rows[0]).toMatchObject({
+            userId: cls.teacher.user.id,
+            parameters: { capture: { kind: 'frame', source: c.source } },
+          });
+          expect(rows[0].inputSha256).toBe(sha256Of(await t.ctx.blobs.getBuffer(rows[0].inputBlobId!)));
+        }
 
         // A camera that does not answer, and a camera on a session of someone else's offering.
         await expect(
@@ -345,6 +372,45 @@ describeEachDialect(
           .where('session_id', '=', cls.sessionId)
           .execute();
         expect(rows).toHaveLength(ENTRANTS.length);
+
+        // Nor a prediction: one ledger row per frame (every frame is analysed here), each made
+        // from that frame's image, as many as without the interruption.
+        const ledger = await ledgerOfCapture(t.ctx, id);
+        expect(ledger.map((p) => p.parameters.capture.frame)).toEqual(frames.map((_, i) => i));
+        expect(ledger).toHaveLength((await ledgerOfCapture(t.ctx, r1.json().items[0].id)).length);
+        const frameBlobs = new Map(
+          (
+            await t.ctx.db.kysely
+              .selectFrom('capture_frames')
+              .select(['frame_index', 'blob_id'])
+              .where('capture_id', '=', id)
+              .execute()
+          ).map((f) => [Number(f.frame_index), f.blob_id!]),
+        );
+        for (const p of ledger) {
+          const blobId = frameBlobs.get(p.parameters.capture.frame)!;
+          expect(p).toMatchObject({
+            jobId: id,
+            userId: cls.teacher.user.id,
+            source: 'attendance',
+            model: IDENTIFY_MODEL,
+            inputBlobId: blobId,
+            inputSha256: sha256Of(await t.ctx.blobs.getBuffer(blobId)),
+          });
+        }
+        // The teacher reads the same rows through the API; the job closed with their count.
+        const api = await t.app.inject({
+          url: `/api/v1/predictions?model=${IDENTIFY_MODEL}&job=${id}&limit=100`,
+          headers: teacher.headers,
+        });
+        expect(api.statusCode, api.body).toBe(200);
+        expect(api.json().total).toBe(ledger.length);
+        const job = await t.app.inject({ url: `/api/v1/analyses/${id}`, headers: teacher.headers });
+        expect(job.json()).toMatchObject({ status: 'done', processed: ledger.length });
+        // The reference class's teacher is another teacher to this capture.
+        expect((await t.app.inject({ url: `/api/v1/analyses/${id}`, headers: refTeacher.headers })).statusCode).toBe(
+          404,
+        );
       },
     );
   },

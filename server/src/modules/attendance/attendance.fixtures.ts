@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AppContext } from '../../context.ts';
+import type { PredictionOut } from '../analysis/analysis.schemas.ts';
+import { toPredictionOut } from '../analysis/ledger.ts';
+import type { FramePrediction } from './capture-ledger.ts';
 import type { UserRow } from '../identity/identity.repository.ts';
 import { SYSTEM_ACTOR } from '../identity/actor.ts';
 import { buildUser, type BuiltUser } from '../../test/factories.ts';
@@ -118,6 +121,19 @@ export function multipartBody(
   parts.push(Buffer.from(`--${boundary}--\r\n`));
   return { headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: Buffer.concat(parts) };
 }
+
+export type FrameLedgerRow = Omit<PredictionOut, 'parameters' | 'output'> & {
+  parameters: Record<string, unknown> & { capture: { id: string; kind: string; frame: number; offsetMs: number } };
+  output: FramePrediction['output'];
+};
+
+/** The prediction ledger rows of a capture's job, as the ledger reads them, in frame order. */
+export async function ledgerOfCapture(ctx: AppContext, captureId: string): Promise<FrameLedgerRow[]> {
+  const rows = (await ctx.analysis.ledger.listOfJob(captureId)).map((r) => toPredictionOut(r) as FrameLedgerRow);
+  return rows.sort((a, b) => a.parameters.capture.frame - b.parameters.capture.frame);
+}
+
+export const sha256Of = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** Polls until every capture is finished (done or failed). */
 export async function waitForCaptures(

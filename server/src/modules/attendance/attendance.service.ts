@@ -14,6 +14,7 @@ import type { RoomRegistry } from '../../realtime/rooms.ts';
 import type { Vision } from '../../vision/index.ts';
 import { VideoSniffer } from '../../vision/video.ts';
 import type { AcademicsService, ClassSessionRow, OfferingRow } from '../academics/academics.service.ts';
+import type { AnalysisService } from '../analysis/analysis.service.ts';
 import type { FacesService } from '../faces/faces.service.ts';
 import { type Actor, requireActor, requireScope } from '../identity/actor.ts';
 import type { IdentityService } from '../identity/identity.service.ts';
@@ -21,6 +22,7 @@ import { AttendanceRows } from './attendance-rows.ts';
 import { AttendanceLive, CAPTURE_ROOM, EVENTS, SESSION_ROOM } from './attendance.live.ts';
 import type { AttendanceRepository, CaptureRow, ObservationRow } from './attendance.repository.ts';
 import type { CaptureOut, FaceOut, FrameOut } from './attendance.schemas.ts';
+import { CaptureLedger } from './capture-ledger.ts';
 import { CAPTURE_QUEUE, type CaptureJob, CaptureProcessor, type FrameResult } from './capture-processor.ts';
 import { AttendanceReports } from './reports.ts';
 import { RETENTION_QUEUE, Retention } from './retention.ts';
@@ -89,6 +91,8 @@ export interface AttendanceDeps {
   bus: Bus;
   config: Config;
   logger: Logger;
+  /** The prediction ledger, where every analysed frame is recorded. */
+  analysis: AnalysisService;
 }
 
 export type UploadKind = 'photo' | 'video';
@@ -131,6 +135,7 @@ export class AttendanceService {
       blobs: d.blobs,
       config,
       logger: d.logger,
+      ledger: new CaptureLedger({ analysis: d.analysis, blobs: d.blobs, config }),
       changed: (c, what) => this.changed(c, what),
     });
     this.review = new AttendanceReview(this, d);

@@ -4,8 +4,18 @@ import type { QueueWorker } from '../../platform/queue/index.ts';
 import { createTestApp, type TestApp } from '../../test/app.ts';
 import { buildToken, loginAs, type Session, signedIn } from '../../test/factories.ts';
 import { extractZip } from '../analysis/zip.ts';
+import { sweeperFor } from '../blobs/blobs.setup.ts';
 import { SYSTEM_ACTOR } from '../identity/actor.ts';
-import { buildClass, type ClassFixture, dataFile, multipartBody, waitForCaptures } from './attendance.fixtures.ts';
+import {
+  buildClass,
+  type ClassFixture,
+  dataFile,
+  ledgerOfCapture,
+  multipartBody,
+  sha256Of,
+  waitForCaptures,
+} from './attendance.fixtures.ts';
+import { IDENTIFY_MODEL } from './capture-ledger.ts';
 
 let t: TestApp;
 let workers: QueueWorker;
@@ -108,6 +118,99 @@ describe('attendance from photos', () => {
     expect(names).toEqual(expect.arrayContaining(['Barack Obama', 'Joe Biden', null]));
     const img = await t.app.inject({ url: `/api/v1/captures/${items[0].id}/frames/0/image`, headers: teacher.headers });
     expect(img.statusCode).toBe(200);
+  });
+
+  it('records each photo in the prediction ledger, for the teacher who sent it', async () => {
+    const captures = await t.ctx.db.kysely
+      .selectFrom('captures')
+      .selectAll()
+      .where('session_id', '=', cls.sessionId)
+      .where('kind', '=', 'photo')
+      .execute();
+    expect(captures).toHaveLength(2);
+    const registry = t.ctx.vision.registry;
+    const weights = await registry.weightsSha256(IDENTIFY_MODEL);
+    expect(weights).toMatch(/^[0-9a-f]{64}$/);
+    const ids: string[] = [];
+    for (const c of captures) {
+      const rows = await ledgerOfCapture(t.ctx, c.id);
+      expect(rows, c.filename ?? c.id).toHaveLength(1);
+      const [p] = rows;
+      ids.push(p.id);
+      expect(p).toMatchObject({
+        jobId: c.id,
+        userId: cls.teacher.user.id,
+        source: 'attendance',
+        model: IDENTIFY_MODEL,
+        modelVersion: registry.get(IDENTIFY_MODEL).version,
+        weightsSha256: weights,
+        inputBlobId: c.blob_id,
+        inputSha256: sha256Of(await t.ctx.blobs.getBuffer(c.blob_id!)),
+      });
+      expect(p.durationMs).toBeGreaterThan(0);
+      expect(p.parameters).toEqual({
+        gallery: `offering:${cls.offeringId}`,
+        threshold: t.config.faces.matchThreshold,
+        margin: t.config.faces.matchMargin,
+        minConfidence: t.config.vision.detectMinConfidence,
+        tiling: 'auto',
+        capture: { id: c.id, kind: 'photo', source: 'upload', frame: 0, offsetMs: 0, identified: 'all' },
+      });
+      // The output holds every face the observations hold, with its match and distance.
+      const observations = await t.ctx.db.kysely
+        .selectFrom('observations')
+        .select(['box', 'student_id'])
+        .where('capture_id', '=', c.id)
+        .orderBy('face_index')
+        .execute();
+      expect(p.output.faces.map((f) => f.box)).toEqual(observations.map((o) => JSON.parse(o.box) as number[]));
+      expect(p.output.faces.every((f) => f.match !== null && f.match.distance !== undefined)).toBe(true);
+      expect(p.output.faces.filter((f) => f.match!.known).map((f) => f.match!.identity)).toEqual(
+        p.output.faces.filter((f) => f.studentId).map((f) => f.studentId),
+      );
+    }
+    const named = (
+      await Promise.all(captures.map(async (c) => (await ledgerOfCapture(t.ctx, c.id))[0].output.faces))
+    ).flat();
+    expect(named.map((f) => f.studentId)).toEqual(
+      expect.arrayContaining(['obama', 'biden', 'kit_harington', 'rose_leslie'].map((p) => cls.students[p].id)),
+    );
+
+    // The teacher finds them in the ledger API; another teacher does not.
+    const mine = await t.app.inject({
+      url: `/api/v1/predictions?model=${IDENTIFY_MODEL}&source=attendance&limit=100`,
+      headers: teacher.headers,
+    });
+    expect(mine.statusCode, mine.body).toBe(200);
+    expect(mine.json().items.map((p: { id: string }) => p.id)).toEqual(expect.arrayContaining(ids));
+    const one = await t.app.inject({ url: `/api/v1/predictions/${ids[0]}`, headers: teacher.headers });
+    expect(one.statusCode).toBe(200);
+    const job = await t.app.inject({ url: `/api/v1/analyses/${captures[0].id}`, headers: teacher.headers });
+    expect(job.statusCode, job.body).toBe(200);
+    expect(job.json()).toMatchObject({ source: 'attendance', model: IDENTIFY_MODEL, status: 'done', processed: 1 });
+    expect(job.json().predictions.map((p: { id: string }) => p.id)).toEqual([
+      (await ledgerOfCapture(t.ctx, captures[0].id))[0].id,
+    ]);
+    // The lab's own list stays the lab's, and an attendance job is not run again from it.
+    const labList = await t.app.inject({ url: '/api/v1/analyses', headers: teacher.headers });
+    expect(labList.json().items.map((j: { id: string }) => j.id)).not.toContain(captures[0].id);
+    const rerun = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/analyses/${captures[0].id}/rerun`,
+      headers: teacher.headers,
+    });
+    expect(rerun.statusCode).toBe(409);
+
+    const other = await signedIn(t.app, t.ctx, 'teacher');
+    const theirs = await t.app.inject({
+      url: `/api/v1/predictions?model=${IDENTIFY_MODEL}&limit=100`,
+      headers: other.headers,
+    });
+    expect(theirs.statusCode).toBe(200);
+    expect(theirs.json().total).toBe(0);
+    for (const url of [`/api/v1/predictions/${ids[0]}`, `/api/v1/analyses/${captures[0].id}`]) {
+      expect((await t.app.inject({ url, headers: other.headers })).statusCode, url).toBe(404);
+    }
   });
 });
 
@@ -299,6 +402,24 @@ describe('live frames, closing, reports and retention', () => {
     const names = body.frame.faces.map((f: { name: string | null }) => f.name);
     expect(names).toEqual(expect.arrayContaining(['Barack Obama', 'Joe Biden']));
     for (const f of body.frame.faces) expect(f.box).toHaveLength(4);
+
+    const capture = await t.ctx.db.kysely
+      .selectFrom('captures')
+      .selectAll()
+      .where('id', '=', body.capture.id)
+      .executeTakeFirstOrThrow();
+    const rows = await ledgerOfCapture(t.ctx, capture.id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      jobId: capture.id,
+      userId: cls.teacher.user.id,
+      source: 'attendance',
+      model: IDENTIFY_MODEL,
+      inputBlobId: capture.blob_id,
+      inputSha256: sha256Of(await t.ctx.blobs.getBuffer(capture.blob_id!)),
+      parameters: { capture: { kind: 'frame', source: 'webcam', frame: 0 } },
+    });
+    expect(rows[0].output.faces).toHaveLength(body.frame.faces.length);
   });
 
   it('closes the session: everyone never seen is absent, and no capture is accepted any more', async () => {
@@ -419,6 +540,9 @@ describe('live frames, closing, reports and retention', () => {
       .executeTakeFirstOrThrow();
     const blobId = capture.blob_id!;
     expect(await t.ctx.blobs.head(blobId)).not.toBeNull();
+    const [prediction] = await ledgerOfCapture(t.ctx, id);
+    const input = `/api/v1/predictions/${prediction.id}/input`;
+    expect((await t.app.inject({ url: input, headers: teacher.headers })).statusCode).toBe(200);
     // Nothing expires yet; a sweep as if 31 days had passed removes the raw photo.
     expect((await t.ctx.attendance.retention.sweep()).purged).toBe(0);
     const r = await t.ctx.attendance.retention.sweep(Date.now() + 31 * 86_400_000);
@@ -441,5 +565,13 @@ describe('live frames, closing, reports and retention', () => {
       'present',
     );
     expect((await t.ctx.attendance.retention.sweep(Date.now() + 31 * 86_400_000)).purged).toBe(0);
+
+    // The ledger keeps the prediction and the id of the photo it was made from; the blob sweeper
+    // takes that for history, not for a broken reference.
+    expect(await ledgerOfCapture(t.ctx, id)).toEqual([prediction]);
+    expect(prediction).toMatchObject({ inputBlobId: blobId, jobId: id });
+    expect((await t.app.inject({ url: input, headers: teacher.headers })).statusCode).toBe(404);
+    const swept = await sweeperFor(t.ctx).sweep({ graceMs: 0 });
+    expect(swept.missingBlobs).toEqual([]);
   });
 });

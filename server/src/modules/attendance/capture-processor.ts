@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,7 @@ import type { AcademicsService, ClassSessionRow } from '../academics/academics.s
 import type { FacesService } from '../faces/faces.service.ts';
 import type { AttendanceRows } from './attendance-rows.ts';
 import type { AttendanceRepository, CaptureRow } from './attendance.repository.ts';
+import type { CaptureLedger, CaptureLedgerRun, FramePrediction } from './capture-ledger.ts';
 import { iou, Tracker } from './tracker.ts';
 
 export const CAPTURE_QUEUE = 'attendance-captures';
@@ -50,6 +52,8 @@ export interface FrameResult {
   height: number;
   faces: FaceResult[];
   people: number;
+  /** What the prediction ledger records of this frame; null for a still frame, which ran no model. */
+  prediction: FramePrediction | null;
 }
 
 interface Run {
@@ -60,6 +64,7 @@ interface Run {
   priority: 'high' | 'normal';
   /** Whether pose (hands, facing) runs on the frames of this capture. */
   pose: boolean;
+  ledger: CaptureLedgerRun;
 }
 
 export interface ProcessorDeps {
@@ -72,11 +77,15 @@ export interface ProcessorDeps {
   blobs: BlobStore;
   config: Config;
   logger: Logger;
+  /** The prediction ledger every analysed frame is written to. */
+  ledger: CaptureLedger;
   /** Told after every change a watcher should see (progress, rows). */
   changed: (capture: CaptureRow, what: 'progress' | 'rows' | 'status') => void;
 }
 
 const EVIDENCE_SIDE = 256;
+/** Longest side of the frames sampled from a video. */
+const VIDEO_FRAME_SIDE = 1280;
 
 export const galleryName = (offeringId: string) => `offering:${offeringId}`;
 
@@ -181,6 +190,7 @@ export class CaptureProcessor {
       error: message.slice(0, 1000),
       finished_at: Date.now(),
     });
+    await this.d.ledger.close(c, { status: 'failed', error: message });
     const row = await this.d.repo.findCapture(c.id);
     if (row) this.d.changed(row, 'status');
   }
@@ -193,7 +203,8 @@ export class CaptureProcessor {
       galleryName(c.offering_id),
       students.map((s) => s.student_id),
     );
-    return { capture: c, session, gallery, tracker: new Tracker(), priority, pose: true };
+    const ledger = await this.d.ledger.open(c, galleryName(c.offering_id), VIDEO_FRAME_SIDE);
+    return { capture: c, session, gallery, tracker: new Tracker(), priority, pose: true, ledger };
   }
 
   async process(c: CaptureRow, signal: AbortSignal): Promise<void> {
@@ -220,7 +231,12 @@ export class CaptureProcessor {
     const jpeg = await this.d.blobs.getBuffer(c.blob_id!);
     const meta = await sharp(jpeg).metadata();
     const frame = await this.analyze(run, { index: 0, offsetMs: 0, jpeg, trackerFrame: frameNo }, true);
-    await this.writeFrame(run, frame, c.blob_id!, { width: meta.width ?? 0, height: meta.height ?? 0 });
+    await this.writeFrame(
+      run,
+      frame,
+      { blobId: c.blob_id!, sha256: sha256(jpeg) },
+      { width: meta.width ?? 0, height: meta.height ?? 0 },
+    );
     tracker.prune(frameNo);
     await this.finish(run);
     return frame;
@@ -232,7 +248,12 @@ export class CaptureProcessor {
     const jpeg = await this.d.blobs.getBuffer(c.blob_id);
     if (Number(c.frames_done) > 0) return;
     const frame = await this.analyze(run, { index: 0, offsetMs: 0, jpeg, trackerFrame: 0 }, true);
-    await this.writeFrame(run, frame, c.blob_id, { width: frame.width, height: frame.height });
+    await this.writeFrame(
+      run,
+      frame,
+      { blobId: c.blob_id, sha256: sha256(jpeg) },
+      { width: frame.width, height: frame.height },
+    );
   }
 
   private async video(run: Run, signal: AbortSignal): Promise<void> {
@@ -261,7 +282,7 @@ export class CaptureProcessor {
         maxIntervalMs: cfg.sampleMaxIntervalMs,
         minIntervalMs: cfg.sampleMinIntervalMs,
         sceneThreshold: cfg.sceneThreshold,
-        maxSide: 1280,
+        maxSide: VIDEO_FRAME_SIDE,
         startIndex: start,
         signal,
       });
@@ -280,7 +301,12 @@ export class CaptureProcessor {
         const det = await p.detected;
         const result = await this.track(run, p.frame, det, det.embedded, p.frame.index, p.still);
         const blob = await this.d.blobs.put(p.frame.jpeg, { contentType: 'image/jpeg' });
-        const wrote = await this.writeFrame(run, result, blob.id, { width: det.width, height: det.height });
+        const wrote = await this.writeFrame(
+          run,
+          result,
+          { blobId: blob.id, sha256: blob.sha256 },
+          { width: det.width, height: det.height },
+        );
         if (!wrote) await this.d.blobs.delete(blob.id).catch(() => {});
         const now = Date.now();
         if (now - lastProgress > 1000) {
@@ -318,17 +344,18 @@ export class CaptureProcessor {
     const engine = this.d.vision.engine;
     const pose = run.pose ? engine.detectPose(jpeg) : Promise.resolve({ people: [] as DetectedPerson[] });
     if (embed) {
-      const [faces, p] = await Promise.all([engine.embedFaces(jpeg, { priority: run.priority }), pose]);
+      const [faces, p] = await Promise.all([timed(engine.embedFaces(jpeg, { priority: run.priority })), pose]);
       return {
         width: faces.size.width,
         height: faces.size.height,
         faces: faces.faces,
         people: p.people,
         embedded: faces.faces,
+        ms: faces.ms,
       };
     }
-    const [faces, p] = await Promise.all([engine.detectFaces(jpeg, { priority: run.priority }), pose]);
-    return { width: faces.size.width, height: faces.size.height, faces: faces.faces, people: p.people };
+    const [faces, p] = await Promise.all([timed(engine.detectFaces(jpeg, { priority: run.priority })), pose]);
+    return { width: faces.size.width, height: faces.size.height, faces: faces.faces, people: p.people, ms: faces.ms };
   }
 
   /**
@@ -342,10 +369,16 @@ export class CaptureProcessor {
   ): Promise<FrameResult> {
     const engine = this.d.vision.engine;
     const [emb, pose] = await Promise.all([
-      engine.embedFaces(frame.jpeg, { priority: run.priority }),
+      timed(engine.embedFaces(frame.jpeg, { priority: run.priority })),
       run.pose ? engine.detectPose(frame.jpeg) : Promise.resolve({ people: [] as DetectedPerson[] }),
     ]);
-    const det: Detected = { width: emb.size.width, height: emb.size.height, faces: emb.faces, people: pose.people };
+    const det: Detected = {
+      width: emb.size.width,
+      height: emb.size.height,
+      faces: emb.faces,
+      people: pose.people,
+      ms: emb.ms,
+    };
     return this.track(run, { ...frame, index: frame.index }, det, embedAll ? emb.faces : undefined, frame.trackerFrame);
   }
 
@@ -361,6 +394,7 @@ export class CaptureProcessor {
     trackerFrame = frame.index,
     still = false,
   ): Promise<FrameResult> {
+    const t0 = performance.now();
     const { tracker, gallery } = run;
     const boxes = det.faces.map((f) => f.box);
     const assoc = tracker.associate(trackerFrame, boxes);
@@ -429,6 +463,24 @@ export class CaptureProcessor {
         byStudent.set(f.studentId, f);
       } else f.studentId = null;
     }
+    const prediction: FramePrediction | null = still
+      ? null
+      : {
+          identified: embedded ? 'all' : 'new-tracks',
+          durationMs: det.ms + (performance.now() - t0),
+          output: {
+            size: { width: det.width, height: det.height },
+            gallery: galleryName(run.capture.offering_id),
+            faces: det.faces.map((f, i) => ({
+              box: f.box,
+              score: f.score,
+              quality: f.quality.score,
+              track: assoc[i].trackNo,
+              match: matches.get(i) ?? null,
+              studentId: faces[i].studentId,
+            })),
+          },
+        };
     return {
       index: frame.index,
       offsetMs: frame.offsetMs,
@@ -437,6 +489,7 @@ export class CaptureProcessor {
       height: det.height,
       faces,
       people: det.people.length,
+      prediction,
     };
   }
 
@@ -457,11 +510,15 @@ export class CaptureProcessor {
     });
   }
 
-  /** Writes a frame and its observations; false when an earlier run already wrote it. */
+  /**
+   * Writes a frame, its observations and its ledger row in one transaction; false when an earlier
+   * run already wrote it, and then none of them is written again. `input` is the image the model
+   * saw: the photo or live frame itself, or the JPEG sampled from a video (the frame's blob).
+   */
   private async writeFrame(
     run: Run,
     frame: FrameResult,
-    blobId: string,
+    input: { blobId: string; sha256: string },
     size: { width: number; height: number },
   ): Promise<boolean> {
     const c = run.capture;
@@ -491,13 +548,16 @@ export class CaptureProcessor {
         frame_index: frame.index,
         offset_ms: frame.offsetMs,
         at: frame.at,
-        blob_id: blobId,
+        blob_id: input.blobId,
         width: size.width || frame.width,
         height: size.height || frame.height,
         faces: frame.faces.length,
         people: frame.people,
       });
-      if (fresh) await repo.insertObservations(rows);
+      if (fresh) {
+        await repo.insertObservations(rows);
+        if (frame.prediction) await this.d.ledger.record(run.ledger, frame, frame.prediction, input, trx);
+      }
       await repo.updateCapture(c.id, { frames_done: frame.index + 1 });
       return fresh;
     });
@@ -587,6 +647,7 @@ export class CaptureProcessor {
       }
     }
     await this.d.rows.recompute(c.session_id);
+    await this.d.ledger.close(c, { status: 'done' });
     const facesSeen = observations.length;
     const first = c.kind !== 'video' && !c.width ? await repo.findFrame(c.id, 0) : undefined;
     await repo.updateCapture(c.id, {
@@ -611,7 +672,17 @@ interface Detected {
   people: DetectedPerson[];
   /** The same faces with descriptors, when the frame was embedded outright. */
   embedded?: EmbeddedFace[];
+  /** Wall time of the face pass. */
+  ms: number;
 }
+
+async function timed<T extends object>(p: Promise<T>): Promise<T & { ms: number }> {
+  const t0 = performance.now();
+  const r = await p;
+  return { ...r, ms: performance.now() - t0 };
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** 64×36 grey thumbnail: enough to tell a still room from one where something moved. */
 async function stillThumb(jpeg: Buffer): Promise<Buffer> {

@@ -1,6 +1,6 @@
 import type { BlobStore } from '../../platform/blobs/blob-store.ts';
 import type { Logger } from '../../platform/logger.ts';
-import type { BlobReference, BlobsRepository } from './blobs.repository.ts';
+import { type BlobReference, type BlobsRepository, isHistorical } from './blobs.repository.ts';
 
 export interface SweepReport {
   /** Blobs in the store: */
@@ -9,7 +9,10 @@ export interface SweepReport {
   references: number;
   /** Blobs no SQL row refers to (left by a deleted user, a failed upload, a crash between store and commit). */
   orphanBlobs: string[];
-  /** SQL rows that point at a blob the store does not have. */
+  /**
+   * SQL rows that point at a blob the store does not have. Ledger rows whose input was deleted
+   * on purpose (retention, a deleted photo) are not among them.
+   */
   missingBlobs: BlobReference[];
   /** Orphans removed (with delete). */
   deleted: number;
@@ -42,7 +45,10 @@ export class BlobSweeper {
     let references = 0;
     for await (const ref of this.repo.references()) {
       references++;
-      referenced.set(ref.blobId, ref);
+      // A live reference wins over a historical one: a capture whose photo vanished is still
+      // reported when a ledger row names the same photo.
+      const seen = referenced.get(ref.blobId);
+      if (!seen || (isHistorical(seen) && !isHistorical(ref))) referenced.set(ref.blobId, ref);
     }
     const stored = new Set<string>();
     const orphanBlobs: string[] = [];
@@ -56,7 +62,7 @@ export class BlobSweeper {
       }
       orphanBlobs.push(id);
     }
-    const missingBlobs = [...referenced.values()].filter((r) => !stored.has(r.blobId));
+    const missingBlobs = [...referenced.values()].filter((r) => !stored.has(r.blobId) && !isHistorical(r));
     let deleted = 0;
     if (opts.delete) {
       for (const id of orphanBlobs) {

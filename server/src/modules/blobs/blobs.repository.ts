@@ -17,11 +17,21 @@ export const BLOB_COLUMNS = [
   ['predictions', 'input_blob_id'],
 ] as const;
 
+/**
+ * Columns that remember which blob a row was made from, and outlive it: the prediction ledger is
+ * never changed, while its inputs are deleted on purpose (raw captures after their retention
+ * period, a photo its owner deleted). While the blob exists they keep it from being an orphan;
+ * once it is gone they are history, not a broken reference.
+ */
+export const HISTORICAL_BLOB_COLUMNS: ReadonlySet<string> = new Set(['predictions.input_blob_id']);
+
 export interface BlobReference {
   table: string;
   column: string;
   blobId: string;
 }
+
+export const isHistorical = (r: BlobReference): boolean => HISTORICAL_BLOB_COLUMNS.has(`${r.table}.${r.column}`);
 
 export class BlobsRepository {
   constructor(private readonly db: Kysely<Database>) {}
