@@ -206,6 +206,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       TRUST_PROXY: 'true',
       QUEUE_PREFIX: `${keyPrefix}q`,
       GRADES_REDIS_PREFIX: `${keyPrefix}grades:`,
+      RATE_LIMIT_REDIS_PREFIX: `${keyPrefix}rl:`,
       WORKERS: String(opts.visionWorkers ?? 1),
       // The AWS SDK's notice about future Node versions, five times over, hides what matters.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

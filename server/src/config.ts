@@ -98,6 +98,10 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and :_.-')
     .default('aula:grades:'),
+  RATE_LIMIT_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and :_.-')
+    .default('aula:rl:'),
   WEB_DIST: z.string().optional(),
   WORKERS: z.coerce.number().int().min(0).max(64).optional(),
   VISION_TASK_TIMEOUT: duration.default(parseDuration('60s')),
@@ -190,6 +194,7 @@ export interface Config {
   gradesCommitWindowMs: number;
   /** Key prefix of the live grade counters in Redis. */
   gradesRedisPrefix: string;
+  rateLimitRedisPrefix: string;
   webDist: string;
   workers: number | undefined;
   vision: {
@@ -342,6 +347,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gradesForwardGrpc: e.GRADES_FORWARD_GRPC,
     gradesCommitWindowMs: e.GRADES_COMMIT_WINDOW_MS,
     gradesRedisPrefix: e.GRADES_REDIS_PREFIX,
+    rateLimitRedisPrefix: e.RATE_LIMIT_REDIS_PREFIX,
     webDist: path.resolve(e.WEB_DIST ?? path.join(import.meta.dirname, '../../web/dist')),
     workers: e.WORKERS,
     vision: {

@@ -102,7 +102,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       const rb = new RedisBus(config.redisUrl);
       bus = rb;
       closers.push(() => rb.close());
-      limiter = new RedisRateLimiter(r);
+      limiter = new RedisRateLimiter(r, config.rateLimitRedisPrefix);
     } else {
       bus = new MemoryBus();
       closers.push(() => bus.close());

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -45,6 +46,7 @@ export async function createLiveInstance(env: Record<string, string>): Promise<L
     DATA_DIR: dir,
     BLOB_URL: `file:${path.join(dir, 'blobs')}`,
     WEB_DIST: path.join(dir, 'no-web'),
+    RATE_LIMIT_REDIS_PREFIX: `aula:test:${randomBytes(6).toString('hex')}:rl:`,
     ...env,
   });
   const ctx = await createContext(config);

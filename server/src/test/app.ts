@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,6 +31,9 @@ export async function createTestApp(
     BLOB_URL: `file:${path.join(dir, 'blobs')}`,
     WEB_DIST: path.join(dir, 'no-web'),
     ...(opts.redis ? { REDIS_URL: REDIS_TEST_URL } : {}),
+    // Every test signs in from 127.0.0.1: on a shared Redis, one app's attempts must not spend
+    // another's sign-in budget.
+    RATE_LIMIT_REDIS_PREFIX: `aula:test:${randomBytes(6).toString('hex')}:rl:`,
     ...opts.env,
   });
   const ctx = await createContext(config);
