@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort } from '../platform/ports.ts';
 export { freePort } from '../platform/ports.ts';
 
 /**

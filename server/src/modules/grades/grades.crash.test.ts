@@ -22,7 +22,7 @@ import { scaled } from '../../test/reliability.ts';
  */
 
 const KILLS = scaled(3, 20);
-const SEED = Number(process.pid) ^ Date.now() % 65_536;
+const SEED = Number(process.pid) ^ (Date.now() % 65_536);
 
 describe('acknowledged grades survive kill -9 of the ingest process', () => {
   let dir: string;

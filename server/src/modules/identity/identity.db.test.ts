@@ -9,7 +9,9 @@ describeEachDialect('user search', (dialect) => {
   let t: TestApp;
   let repo: IdentityRepository;
   const list = (q: string) =>
-    repo.listUsers({ q, sort: 'username', order: 'asc', limit: 50, offset: 0 }).then((r) => r.items.map((u) => u.full_name));
+    repo
+      .listUsers({ q, sort: 'username', order: 'asc', limit: 50, offset: 0 })
+      .then((r) => r.items.map((u) => u.full_name));
 
   beforeAll(async () => {
     t = await createTestApp({ dialect });

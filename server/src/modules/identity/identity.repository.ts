@@ -79,8 +79,9 @@ export class IdentityRepository {
       // An explicit ESCAPE: SQLite has no default escape character; MySQL and PostgreSQL default to a backslash.
       const like = `%${f.q.toLowerCase().replace(/[%_!]/g, (c) => `!${c}`)}%`;
       const matches = (column: string) => sql<boolean>`${sql.ref(column)} like ${like} escape '!'`;
-      q = q.where(() =>
-        sql<boolean>`(${sql`lower(full_name) like ${like} escape '!'`} or ${matches('username')} or ${matches('email')} or ${matches('student_code')})`,
+      q = q.where(
+        () =>
+          sql<boolean>`(${sql`lower(full_name) like ${like} escape '!'`} or ${matches('username')} or ${matches('email')} or ${matches('student_code')})`,
       );
     }
     const [items, count] = await Promise.all([
