@@ -20,34 +20,50 @@ import {
   IconCalendarCheck,
   type Icon,
 } from '@tabler/icons-react';
-import type { ReactNode } from 'react';
-import { CoursesPage } from '../features/academics/courses-page.tsx';
-import { AttendancePage } from '../features/attendance/attendance-page.tsx';
-import { MyAttendancePage } from '../features/attendance/my-attendance-page.tsx';
-import { AttendanceReportPage } from '../features/attendance/report-page.tsx';
-import { SessionAttendancePage } from '../features/attendance/session-attendance-page.tsx';
-import { MyCoursesPage } from '../features/academics/my-courses-page.tsx';
-import { OfferingDetailPage } from '../features/academics/offering-detail-page.tsx';
-import { OfferingsPage } from '../features/academics/offerings-page.tsx';
-import { SemestersPage } from '../features/academics/semesters-page.tsx';
-import { GradesDashboardPage } from '../features/grades/dashboard-page.tsx';
-import { GradebookPage } from '../features/grades/gradebook-page.tsx';
-import { MyGradesPage } from '../features/grades/my-grades-page.tsx';
-import { HomePage } from '../features/home/home-page.tsx';
+import { lazy, type ComponentType, type ReactNode } from 'react';
 import type { Role } from '../features/identity/api.ts';
-import { AuditPage } from '../features/identity/audit-page.tsx';
-import { ProfilePage } from '../features/identity/profile-page.tsx';
-import { TokensPage } from '../features/identity/tokens-page.tsx';
-import { UsersPage } from '../features/identity/users-page.tsx';
-import { LoadtestRunPage } from '../features/loadtests/loadtest-run-page.tsx';
-import { LoadtestsPage } from '../features/loadtests/loadtests-page.tsx';
-import { JobPage } from '../features/analysis/job-page.tsx';
-import { LabPage } from '../features/analysis/lab-page.tsx';
-import { LedgerPage } from '../features/analysis/ledger-page.tsx';
-import { LabelsPage } from '../features/media/labels-page.tsx';
-import { PhotosPage } from '../features/media/photos-page.tsx';
 
 export type { Role };
+
+/**
+ * Pages load on demand so the sign-in page and the shell never pull in feature code (charts,
+ * tables, upload widgets). The shell wraps its outlet in `Suspense`, which shows the page
+ * loader while a page's chunk arrives; a chunk that fails to load surfaces in `RouteError`.
+ */
+function lazyPage<M extends Record<K, ComponentType>, K extends keyof M>(load: () => Promise<M>, name: K) {
+  return lazy(async () => ({ default: (await load())[name] }));
+}
+
+const CoursesPage = lazyPage(() => import('../features/academics/courses-page.tsx'), 'CoursesPage');
+const AttendancePage = lazyPage(() => import('../features/attendance/attendance-page.tsx'), 'AttendancePage');
+const MyAttendancePage = lazyPage(() => import('../features/attendance/my-attendance-page.tsx'), 'MyAttendancePage');
+const AttendanceReportPage = lazyPage(() => import('../features/attendance/report-page.tsx'), 'AttendanceReportPage');
+const SessionAttendancePage = lazyPage(
+  () => import('../features/attendance/session-attendance-page.tsx'),
+  'SessionAttendancePage',
+);
+const MyCoursesPage = lazyPage(() => import('../features/academics/my-courses-page.tsx'), 'MyCoursesPage');
+const OfferingDetailPage = lazyPage(
+  () => import('../features/academics/offering-detail-page.tsx'),
+  'OfferingDetailPage',
+);
+const OfferingsPage = lazyPage(() => import('../features/academics/offerings-page.tsx'), 'OfferingsPage');
+const SemestersPage = lazyPage(() => import('../features/academics/semesters-page.tsx'), 'SemestersPage');
+const GradesDashboardPage = lazyPage(() => import('../features/grades/dashboard-page.tsx'), 'GradesDashboardPage');
+const GradebookPage = lazyPage(() => import('../features/grades/gradebook-page.tsx'), 'GradebookPage');
+const MyGradesPage = lazyPage(() => import('../features/grades/my-grades-page.tsx'), 'MyGradesPage');
+const HomePage = lazyPage(() => import('../features/home/home-page.tsx'), 'HomePage');
+const AuditPage = lazyPage(() => import('../features/identity/audit-page.tsx'), 'AuditPage');
+const ProfilePage = lazyPage(() => import('../features/identity/profile-page.tsx'), 'ProfilePage');
+const TokensPage = lazyPage(() => import('../features/identity/tokens-page.tsx'), 'TokensPage');
+const UsersPage = lazyPage(() => import('../features/identity/users-page.tsx'), 'UsersPage');
+const LoadtestRunPage = lazyPage(() => import('../features/loadtests/loadtest-run-page.tsx'), 'LoadtestRunPage');
+const LoadtestsPage = lazyPage(() => import('../features/loadtests/loadtests-page.tsx'), 'LoadtestsPage');
+const JobPage = lazyPage(() => import('../features/analysis/job-page.tsx'), 'JobPage');
+const LabPage = lazyPage(() => import('../features/analysis/lab-page.tsx'), 'LabPage');
+const LedgerPage = lazyPage(() => import('../features/analysis/ledger-page.tsx'), 'LedgerPage');
+const LabelsPage = lazyPage(() => import('../features/media/labels-page.tsx'), 'LabelsPage');
+const PhotosPage = lazyPage(() => import('../features/media/photos-page.tsx'), 'PhotosPage');
 
 /**
  * One signed-in page. The router and the navbar both read `pages`, so adding a feature page
