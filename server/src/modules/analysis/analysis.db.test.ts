@@ -68,6 +68,7 @@ describeEachDialect('prediction ledger', (dialect) => {
       'countPredictionsOfJob',
       'findPrediction',
       'insertPrediction',
+      'insertPredictionIfAbsent',
       'listPredictions',
       'listPredictionsAfter',
       'listPredictionsOfJob',
@@ -133,6 +134,33 @@ describeEachDialect('prediction ledger', (dialect) => {
     ).rejects.toThrow('frame write failed');
     expect(await repo.findPrediction(lost)).toBeUndefined();
     expect((await ledger.list(alice, { inputSha256: 'e'.repeat(64), limit: 10, offset: 0 })).total).toBe(1);
+  });
+
+  it('keeps the first row of a fixed id when asked to write it only if absent, even inside a transaction', async () => {
+    const t0 = Date.now();
+    const id = idFromKey(`image-${t0}:${t0}:objects`, t0);
+    const entry = {
+      ...base,
+      source: 'album' as const,
+      userId: alice.id,
+      model: 'objects',
+      inputSha256: 'f'.repeat(64),
+      output: { objects: [] },
+      durationMs: 3,
+    };
+    const first = await ledger.record(entry, { id, ifAbsent: true });
+    // The repeat is skipped, not refused: the transaction it runs in goes on (PostgreSQL would
+    // abort it on a failed insert) and commits.
+    const again = await db.kysely.transaction().execute(async (trx) => {
+      const row = await ledger
+        .withExecutor(trx)
+        .record({ ...entry, output: { objects: ['again'] } }, { id, ifAbsent: true });
+      await repo.withExecutor(trx).findPrediction(id);
+      return row;
+    });
+    expect(again.id).toBe(first.id);
+    expect(JSON.parse(again.output)).toEqual({ objects: [] });
+    expect((await ledger.list(alice, { inputSha256: 'f'.repeat(64), limit: 10, offset: 0 })).total).toBe(1);
   });
 
   it('filters, pages and exports every matching row in order', async () => {

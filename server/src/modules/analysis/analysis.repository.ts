@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import { type Insertable, MysqlAdapter, type Selectable, type Updateable } from 'kysely';
 import type { Executor } from '../../platform/db/database.ts';
 import type {
   AnalysisInputsTable,
@@ -112,6 +112,21 @@ export class AnalysisRepository {
 
   async insertPrediction(row: Insertable<PredictionsTable>): Promise<void> {
     await this.db.insertInto('predictions').values(row).execute();
+  }
+
+  /**
+   * Writes the row unless one with its id is there already; true when it was written. The repeat
+   * is skipped by the database rather than failing, so it neither aborts a PostgreSQL transaction
+   * nor loses a race between two runs of the same work.
+   */
+  async insertPredictionIfAbsent(row: Insertable<PredictionsTable>): Promise<boolean> {
+    const mysql = this.db.getExecutor().adapter instanceof MysqlAdapter;
+    const r = await this.db
+      .insertInto('predictions')
+      .values(row)
+      .$call((q) => (mysql ? q.ignore() : q.onConflict((oc) => oc.column('id').doNothing())))
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
   findPrediction(id: string): Promise<PredictionRow | undefined> {

@@ -76,6 +76,11 @@ export interface ModelRunRequest {
   image: Buffer;
   inputBlobId: string | null;
   inputSha256?: string;
+  /**
+   * A fixed ledger id for work that may run again (a retried album job): a prediction already
+   * recorded under it is returned as it was, without running the model again.
+   */
+  predictionId?: string;
 }
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -191,6 +196,8 @@ export class AnalysisService {
 
   /** Runs a model on one image and writes the prediction to the ledger. */
   async runAndRecord(r: ModelRunRequest): Promise<{ prediction: PredictionRow; output: unknown }> {
+    const done = r.predictionId ? await this.d.ledger.find(r.predictionId) : undefined;
+    if (done) return { prediction: done, output: JSON.parse(done.output) as unknown };
     await this.prepareGallery(r.model.name, r.parameters);
     const t0 = performance.now();
     const raw = await this.d.vision.registry.run(this.d.vision.engine, r.model.name, r.image, r.parameters);
@@ -210,8 +217,10 @@ export class AnalysisService {
       output,
       durationMs,
     };
-    const prediction = await this.d.ledger.record(record);
-    return { prediction, output };
+    if (!r.predictionId) return { prediction: await this.d.ledger.record(record), output };
+    // Another run of the same work may have recorded it meanwhile: its row and output stand.
+    const prediction = await this.d.ledger.record(record, { id: r.predictionId, ifAbsent: true });
+    return { prediction, output: JSON.parse(prediction.output) as unknown };
   }
 
   /** One image, answered at once (the synchronous API). */

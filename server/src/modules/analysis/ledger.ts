@@ -28,6 +28,11 @@ export interface RecordOptions {
    * is refused by the primary key, so a prediction is written at most once. New by default.
    */
   id?: string;
+  /**
+   * With `id`: a row already there under that id is kept and returned instead of refused, for a
+   * writer whose repeat is expected (a retried album job) and should carry on with what was stored.
+   */
+  ifAbsent?: boolean;
 }
 
 export function toPredictionOut(p: PredictionRow): PredictionOut {
@@ -95,8 +100,19 @@ export class PredictionLedger {
       output: JSON.stringify(p.output ?? null),
       duration_ms: Math.round(p.durationMs * 10) / 10,
     };
+    if (opts.id && opts.ifAbsent) {
+      if (await this.repo.insertPredictionIfAbsent(row)) return row;
+      const stored = await this.repo.findPrediction(opts.id);
+      if (!stored) throw new Error(`prediction ${opts.id} was neither written nor found`);
+      return stored;
+    }
     await this.repo.insertPrediction(row);
     return row;
+  }
+
+  /** The row with this id, whoever it belongs to: for writers checking their own earlier work. */
+  find(id: string): Promise<PredictionRow | undefined> {
+    return this.repo.findPrediction(id);
   }
 
   /** Non-admins are held to their own rows, whatever filter they ask for. */

@@ -2,7 +2,7 @@ import type { Config } from '../../config.ts';
 import type { BlobStore } from '../../platform/blobs/index.ts';
 import type { Db } from '../../platform/db/database.ts';
 import { AppError } from '../../platform/errors.ts';
-import { newId } from '../../platform/ids.ts';
+import { idFromKey, newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { Box, FaceMatch } from '../../vision/engine.ts';
 import { looksLikeDocument, type OcrLangSet, type OcrResult } from '../../vision/ocr.ts';
@@ -52,10 +52,17 @@ export class MediaProcessor {
     },
   ) {}
 
-  private async run(img: ImageRow, image: Buffer, model: string, raw: Record<string, unknown>) {
+  /**
+   * One model over the photo. Within a processing job the prediction's id comes from (photo, run,
+   * model), so a retried or resumed job finds what it recorded before instead of adding a row; a
+   * reprocess starts a new run and so new rows. Runs outside a job (OCR on request) are always new.
+   */
+  private async run(img: ImageRow, image: Buffer, model: string, raw: Record<string, unknown>, inJob: boolean) {
     const { analysis } = this.d;
     const spec = await analysis.modelSpec(model);
+    const run = Number(img.processing_run ?? img.created_at);
     return analysis.runAndRecord({
+      predictionId: inJob ? idFromKey(`${img.id}:${run}:${model}`, run) : undefined,
       userId: img.owner_id,
       source: 'album',
       jobId: null,
@@ -68,7 +75,7 @@ export class MediaProcessor {
   }
 
   async labels(img: ImageRow, image: Buffer): Promise<number> {
-    const { prediction, output } = await this.run(img, image, LABEL_MODEL, {});
+    const { prediction, output } = await this.run(img, image, LABEL_MODEL, {}, true);
     const t = Date.now();
     const model = `${prediction.model}@${prediction.model_version}`;
     const rows = (output as ObjectsOutput).objects.map((o) => ({
@@ -91,7 +98,7 @@ export class MediaProcessor {
   }
 
   async faces(img: ImageRow, image: Buffer): Promise<number> {
-    const { prediction, output } = await this.run(img, image, FACE_MODEL, { gallery: PEOPLE_GALLERY });
+    const { prediction, output } = await this.run(img, image, FACE_MODEL, { gallery: PEOPLE_GALLERY }, true);
     const t = Date.now();
     const model = `${prediction.model}@${prediction.model_version}`;
     // Faces the owner already named by hand stay as they are.
@@ -123,7 +130,7 @@ export class MediaProcessor {
 
   /** OCR of the image; the result replaces any earlier one. */
   async text(img: ImageRow, image: Buffer, lang: OcrLangSet, origin: 'auto' | 'manual'): Promise<OcrResult> {
-    const { prediction, output } = await this.run(img, image, OCR_MODEL, { lang });
+    const { prediction, output } = await this.run(img, image, OCR_MODEL, { lang }, origin === 'auto');
     const r = output as OcrResult;
     await this.d.db.kysely.transaction().execute(async (tx) => {
       const repo = this.d.repo.withExecutor(tx);

@@ -331,6 +331,7 @@ export class MediaService {
       status: 'pending' as const,
       status_error: null,
       looks_like_document: 0,
+      processing_run: t,
       created_at: t,
       updated_at: t,
     };
@@ -388,7 +389,8 @@ export class MediaService {
     if (img.status === 'pending' || img.status === 'processing')
       throw new AppError('already_processing', 409, 'The photo is being analysed');
     const t = Date.now();
-    await this.d.repo.updateImage(img.id, { status: 'pending', status_error: null, updated_at: t });
+    // A new run: its predictions are new ledger rows, not repeats of the last run's.
+    await this.d.repo.updateImage(img.id, { status: 'pending', status_error: null, processing_run: t, updated_at: t });
     await this.d.tasks.enqueue(MEDIA_TASK, img.id, t);
     const fresh = (await this.d.repo.findImage(img.id))!;
     return toImageOut(fresh, await this.d.repo.listLabelsOfImages([img.id]));

@@ -9,6 +9,7 @@ import { buildUser, loginAs, type Session, signedIn } from '../../test/factories
 import { renderTextImage } from '../../vision/ocr-fixtures.ts';
 import { startLibreTranslate } from '../../vision/translate/libretranslate-fixtures.ts';
 import { multipartBody } from '../analysis/multipart-body.ts';
+import { MEDIA_TASK } from './media-processing.ts';
 import { SYSTEM_ACTOR } from '../identity/actor.ts';
 
 const DATA = path.resolve(import.meta.dirname, '../../../../../shared/data');
@@ -498,5 +499,61 @@ describe('privacy and organisation', () => {
 
     expect((await call(me, 'DELETE', `/images/${one.id}`)).statusCode).toBe(204);
     expect((await call(me, 'GET', '/images')).json().total).toBe(0);
+  });
+});
+
+describe('processing in the prediction ledger', () => {
+  const db = () => t.ctx.db.kysely;
+  const imageRow = async (id: string) =>
+    (await db().selectFrom('images').selectAll().where('id', '=', id).executeTakeFirst())!;
+  /** The ledger rows of a photo, by model. */
+  async function ledger(blobId: string): Promise<Record<string, string[]>> {
+    const rows = await db()
+      .selectFrom('predictions')
+      .select(['id', 'model'])
+      .where('input_blob_id', '=', blobId)
+      .where('source', '=', 'album')
+      .orderBy('id')
+      .execute();
+    const byModel: Record<string, string[]> = {};
+    for (const r of rows) (byModel[r.model] ??= []).push(r.id);
+    return byModel;
+  }
+
+  it('records a retried job once per model, and a reprocess as new predictions', async () => {
+    const me = await signedIn(t.app, t.ctx, 'student');
+    const img = await uploadOne(me, 'hoja.png', await renderTextImage(SPANISH));
+    expect((await processed(me, img.id)).text).toMatchObject({ text: SPANISH.join('\n'), origin: 'auto' });
+    const row = await imageRow(img.id);
+    const first = await ledger(row.blob_id);
+    expect(Object.keys(first).sort()).toEqual(['face-identification', 'objects', 'ocr']);
+    for (const ids of Object.values(first)) expect(ids).toHaveLength(1);
+
+    // The worker died after the models were recorded but before the text was stored and the photo
+    // marked done: the queue runs the same job (same id, same payload) again.
+    await db().updateTable('images').set({ status: 'processing' }).where('id', '=', img.id).execute();
+    await db().deleteFrom('image_texts').where('image_id', '=', img.id).execute();
+    for (let i = 0; i < 2; i++) {
+      await t.ctx.queue.add(MEDIA_TASK, { id: img.id }, { jobId: `${img.id}-${row.updated_at}` });
+      await t.ctx.background.idle();
+    }
+    expect(await ledger(row.blob_id)).toEqual(first);
+    const retried = await processed(me, img.id);
+    expect(retried.status).toBe('done');
+    // The text comes back from the prediction already recorded, which it names.
+    expect(retried.text).toMatchObject({ text: SPANISH.join('\n'), origin: 'auto' });
+    const text = (await db().selectFrom('image_texts').selectAll().where('image_id', '=', img.id).executeTakeFirst())!;
+    expect(text.prediction_id).toBe(first.ocr[0]);
+
+    // Asked for again by the owner: a new run, so new predictions beside the old ones. OCR is not
+    // repeated for a photo that has its text.
+    expect((await call(me, 'POST', `/images/${img.id}/reprocess`)).statusCode).toBe(202);
+    expect((await processed(me, img.id)).status).toBe('done');
+    const second = await ledger(row.blob_id);
+    expect(second.ocr).toEqual(first.ocr);
+    for (const model of ['objects', 'face-identification']) {
+      expect(second[model]).toHaveLength(2);
+      expect(second[model]).toContain(first[model][0]);
+    }
   });
 });

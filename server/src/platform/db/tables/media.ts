@@ -36,6 +36,11 @@ export interface ImagesTable {
   status_error: string | null;
   /** 1 when the picture looked like a document and its text was extracted on upload. */
   looks_like_document: Generated<number>;
+  /**
+   * When the current analysis was asked for (upload or reprocess); null on photos analysed before
+   * it was recorded, whose run is their upload.
+   */
+  processing_run: number | null;
   created_at: number;
   updated_at: number;
 }
