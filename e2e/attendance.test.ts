@@ -118,14 +118,7 @@ describe('attendance: take it from the webcam and correct a student', () => {
     });
     sessionId = session.id;
 
-    browser = await launchBrowser({
-      extraArgs: [
-        '--use-fake-device-for-media-stream',
-        '--use-fake-ui-for-media-stream',
-        `--use-file-for-fake-video-capture=${video}`,
-      ],
-      permissions: ['camera'],
-    });
+    browser = await launchBrowser({ fakeCamera: video });
     page = browser.page;
     page.setDefaultTimeout(30_000);
   }, 240_000);

@@ -94,14 +94,7 @@ describe('faces: enroll from the webcam and sign in with the face', () => {
     const created = await adminApi('POST', '/users', { ...STUDENT, role: 'student', studentCode: '200912345' });
     expect(created.status).toBe(201);
 
-    browser = await launchBrowser({
-      extraArgs: [
-        '--use-fake-device-for-media-stream',
-        '--use-fake-ui-for-media-stream',
-        `--use-file-for-fake-video-capture=${video}`,
-      ],
-      permissions: ['camera'],
-    });
+    browser = await launchBrowser({ fakeCamera: video });
     page = browser.page;
     page.setDefaultTimeout(20_000);
   }, 180_000);

@@ -22,8 +22,10 @@ export const CHROMIUM_ARGS = [
 export const SCREENSHOT_DIR = path.join(ROOT, '.reports/screenshots');
 
 export interface BrowserOptions {
-  /** Added to the standard flags, e.g. a fake camera for attendance tests. */
+  /** Added to the standard flags. */
   extraArgs?: string[];
+  /** A y4m file that Chromium's fake webcam plays in a loop; camera permission is granted. */
+  fakeCamera?: string;
   viewport?: { width: number; height: number };
   /** Granted to every origin, e.g. ['camera']. */
   permissions?: string[];
@@ -44,14 +46,24 @@ export async function launchBrowser(opts: BrowserOptions = {}): Promise<TestBrow
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])],
+    args: [
+      ...CHROMIUM_ARGS,
+      ...(opts.fakeCamera
+        ? [
+            '--use-fake-device-for-media-stream',
+            '--use-fake-ui-for-media-stream',
+            `--use-file-for-fake-video-capture=${opts.fakeCamera}`,
+          ]
+        : []),
+      ...(opts.extraArgs ?? []),
+    ],
     viewport: opts.viewport ?? { width: 1280, height: 800 },
     deviceScaleFactor: 1,
     colorScheme: opts.colorScheme ?? 'light',
     locale: 'en-US',
     // The server generates class sessions in its own zone; the browser shows them in the same one.
     timezoneId: opts.timezoneId ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
-    permissions: opts.permissions,
+    permissions: opts.fakeCamera ? [...new Set([...(opts.permissions ?? []), 'camera'])] : opts.permissions,
   });
   const errors: string[] = [];
   const watch = (page: Page) => {

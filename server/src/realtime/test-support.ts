@@ -118,6 +118,17 @@ export function nextEvent<T>(socket: Socket, event: string, until: (p: T) => boo
   });
 }
 
+/** Resolves with the first payload in `seen` (from `record`) that satisfies `until`, already there or still to come. */
+export async function recorded<T>(seen: { payload: T }[], until: (p: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const hit = seen.find((e) => until(e.payload));
+    if (hit) return hit.payload;
+    if (performance.now() > deadline) throw new Error(`no matching payload within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Every payload of `event` from now on, with the time it arrived. */
 export function record<T>(socket: Socket, event: string): { t: number; payload: T }[] {
   const seen: { t: number; payload: T }[] = [];
