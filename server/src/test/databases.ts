@@ -86,6 +86,15 @@ export async function createTestDatabase(dialect: DialectName): Promise<{ url: s
     drop: async () => {
       const c = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
       await c.connect();
+      // A closed pool's connections may still be on their way out; terminating them under FORCE
+      // would raise an error event on clients nobody listens to any more. Let them go first.
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [
+          name,
+        ]);
+        if (Number(rows[0]?.n ?? 0) === 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await c.end();
     },
