@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, INSTANCE_NAMES, startCluster } from './local/cluster.ts';
 import { runLoadCli } from '../server/src/loadgen/testing.ts';
 import { buildClassVideo } from '../server/src/modules/attendance/synthetic-class.ts';
+import { nextEvent } from '../server/src/realtime/test-support.ts';
 import { IN_CI, isReachable, MYSQL_ADMIN_URL, REDIS_TEST_URL } from '../server/src/test/databases.ts';
 
 /**
@@ -94,22 +95,6 @@ function connectSocket(url: string, cookie: string, transports: ('websocket' | '
 async function joinRoom(socket: Socket, room: string): Promise<void> {
   const ack = (await socket.timeout(10_000).emitWithAck('join', room)) as { ok: boolean; message?: string };
   if (!ack.ok) throw new Error(`join ${room} refused: ${ack.message}`);
-}
-
-function waitFor<T>(socket: Socket, event: string, until: (p: T) => boolean, timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.off(event, on);
-      reject(new Error(`no matching ${event} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const on = (p: T) => {
-      if (!until(p)) return;
-      clearTimeout(timer);
-      socket.off(event, on);
-      resolve(p);
-    };
-    socket.on(event, on);
-  });
 }
 
 /** `aula_grades_ingested_total{source="rest",outcome="accepted"}` of one API instance. */
@@ -222,8 +207,8 @@ describe.skipIf(!available)('local cluster: two API instances, gRPC ingest and t
       await Promise.all([joinRoom(onB, room), joinRoom(viaProxy, room)]);
       const full = (g: { records: number }) => g.records === 12;
       const seen = Promise.all([
-        waitFor(onB, 'grades:group', full, 15_000),
-        waitFor(viaProxy, 'grades:group', full, 15_000),
+        nextEvent(onB, 'grades:group', full, 15_000),
+        nextEvent(viaProxy, 'grades:group', full, 15_000),
       ]);
       const grades = Array.from({ length: 12 }, (_, i) => grade(course, `${course}-${i}`, i));
       const ack = await call<{ accepted: number }>(cluster.apiUrls['api-a'], admin, 'POST', '/grades', grades);
@@ -280,7 +265,7 @@ describe.skipIf(!available)('local cluster: two API instances, gRPC ingest and t
       const capture = body.items[0];
       expect(capture.status).toBe('queued');
 
-      const done = await waitFor<{ items: CaptureOut[] }>(
+      const done = await nextEvent<{ items: CaptureOut[] }>(
         onA,
         'captures',
         (p) => p.items.some((c) => c.id === capture.id && (c.status === 'done' || c.status === 'failed')),

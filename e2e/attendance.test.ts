@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docScreenshot, launchBrowser, screenshot, type TestBrowser } from './support/browser.ts';
+import { docScreenshot, fakeCameraClip, launchBrowser, screenshot, type TestBrowser } from './support/browser.ts';
 import { ROOT, startAula, type RunningAula } from './support/server.ts';
 
 /**
@@ -48,29 +47,7 @@ async function call(method: string, url: string, body?: unknown, form?: FormData
 describe('attendance: take it from the webcam and correct a student', () => {
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aula-attendance-e2e-'));
-    const video = path.join(tmp, 'camera.y4m');
-    const ff = spawnSync(
-      'ffmpeg',
-      [
-        '-v',
-        'error',
-        '-y',
-        '-loop',
-        '1',
-        '-i',
-        path.join(DATA, 'faces/probes/obama_and_biden.jpg'),
-        '-t',
-        '2',
-        '-pix_fmt',
-        'yuv420p',
-        '-vf',
-        'scale=1280:-2',
-        video,
-      ],
-      { stdio: 'pipe' },
-    );
-    // A missing ffmpeg fails the test (npm test installs it); it is never a reason to skip.
-    if (ff.status !== 0) throw new Error(`ffmpeg failed: ${ff.error?.message ?? ff.stderr.toString()}`);
+    const video = fakeCameraClip(path.join(DATA, 'faces/probes/obama_and_biden.jpg'), tmp, 1280);
 
     aula = await startAula({ env: { WORKERS: '1' } });
     const login = await fetch(`${aula.url}/api/v1/auth/login`, {

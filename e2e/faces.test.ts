@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot, type TestBrowser } from './support/browser.ts';
+import { fakeCameraClip, launchBrowser, screenshot, type TestBrowser } from './support/browser.ts';
 import { ROOT, startAula, type RunningAula } from './support/server.ts';
 
 /**
@@ -67,28 +66,7 @@ const faceCount = async () => (await page.getByTestId('face-count').textContent(
 describe('faces: enroll from the webcam and sign in with the face', () => {
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aula-faces-e2e-'));
-    const video = path.join(tmp, 'camera.y4m');
-    const ff = spawnSync(
-      'ffmpeg',
-      [
-        '-v',
-        'error',
-        '-y',
-        '-loop',
-        '1',
-        '-i',
-        path.join(FACES, 'probes/obama-test.jpg'),
-        '-t',
-        '2',
-        '-pix_fmt',
-        'yuv420p',
-        '-vf',
-        'scale=640:-2',
-        video,
-      ],
-      { stdio: 'pipe' },
-    );
-    if (ff.status !== 0) throw new Error(`ffmpeg failed: ${ff.stderr.toString()}`);
+    const video = fakeCameraClip(path.join(FACES, 'probes/obama-test.jpg'), tmp, 640);
 
     aula = await startAula({ env: { WORKERS: '1' } });
     const created = await adminApi('POST', '/users', { ...STUDENT, role: 'student', studentCode: '200912345' });

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,36 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 export const SCREENSHOT_DIR = path.join(ROOT, '.reports/screenshots');
+
+/**
+ * A 2 s y4m clip of one still photo, for Chromium's fake webcam (`fakeCamera`). A missing ffmpeg
+ * fails the test (npm test installs it); it is never a reason to skip.
+ */
+export function fakeCameraClip(photo: string, dir: string, width: number): string {
+  const video = path.join(dir, 'camera.y4m');
+  const ff = spawnSync(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      '-y',
+      '-loop',
+      '1',
+      '-i',
+      photo,
+      '-t',
+      '2',
+      '-pix_fmt',
+      'yuv420p',
+      '-vf',
+      `scale=${width}:-2`,
+      video,
+    ],
+    { stdio: 'pipe' },
+  );
+  if (ff.status !== 0) throw new Error(`ffmpeg failed: ${ff.error?.message ?? ff.stderr.toString()}`);
+  return video;
+}
 
 export interface BrowserOptions {
   /** Added to the standard flags. */

@@ -1,11 +1,11 @@
-import { Alert, Anchor, Box, Button, Center, FileButton, Group, Paper, Stack, Text, Title } from '@mantine/core';
+import { Alert, Anchor, Button, FileButton, Group } from '@mantine/core';
 import { IconAlertTriangle, IconPhotoUp } from '@tabler/icons-react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, Navigate, useLocation, useNavigate } from 'react-router-dom';
 import { ApiError, errorMessage } from '../../app/api.ts';
+import { AuthFrame } from '../../app/auth-frame.tsx';
 import { ME_KEY, useAuth } from '../../app/auth.tsx';
-import { Logo } from '../../app/logo.tsx';
 import { FullScreenLoader } from '../../app/page-states.tsx';
 import type { Me } from '../identity/api.ts';
 import { facesApi } from './api.ts';
@@ -48,51 +48,36 @@ export function FaceSignInPage() {
 
   const reason = error instanceof ApiError ? REASONS[error.code] : undefined;
   return (
-    <Box mih="100vh" style={{ background: 'var(--aula-sign-in-bg)' }}>
-      <Center mih="100vh" p="md">
-        <Stack w="100%" maw={520} gap="lg">
-          <Center>
-            <Logo size="lg" />
-          </Center>
-          <Paper p={32} radius="lg" shadow="md" bg="var(--aula-card-bg)">
-            <Stack gap="md">
-              <div>
-                <Title order={2} fz={22}>
-                  Sign in with your face
-                </Title>
-                <Text c="dimmed" size="sm" mt={4}>
-                  Look at the camera and press the button. Only people who turned face sign-in on can use it.
-                </Text>
-              </div>
-              {error ? (
-                <Alert
-                  color="red"
-                  variant="light"
-                  icon={<IconAlertTriangle size={18} />}
-                  role="alert"
-                  data-testid="face-sign-in-error"
-                >
-                  {reason ?? errorMessage(error)}
-                </Alert>
-              ) : null}
-              <WebcamCapture captureLabel="Sign in with my face" busy={busy} onCapture={(photo) => submit(photo)} />
-              <Group justify="space-between">
-                <FileButton accept="image/jpeg,image/png,image/webp" onChange={(f) => f && void submit(f, f.name)}>
-                  {(props) => (
-                    <Button {...props} variant="subtle" leftSection={<IconPhotoUp size={16} />} disabled={busy}>
-                      Use a photo instead
-                    </Button>
-                  )}
-                </FileButton>
-                <Anchor component={Link} to={`/sign-in${location.search}`} size="sm">
-                  Sign in with a password
-                </Anchor>
-              </Group>
-            </Stack>
-          </Paper>
-        </Stack>
-      </Center>
-    </Box>
+    <AuthFrame
+      title="Sign in with your face"
+      subtitle="Look at the camera and press the button. Only people who turned face sign-in on can use it."
+      width={520}
+    >
+      {error ? (
+        <Alert
+          color="red"
+          variant="light"
+          icon={<IconAlertTriangle size={18} />}
+          role="alert"
+          data-testid="face-sign-in-error"
+        >
+          {reason ?? errorMessage(error)}
+        </Alert>
+      ) : null}
+      <WebcamCapture captureLabel="Sign in with my face" busy={busy} onCapture={(photo) => submit(photo)} />
+      <Group justify="space-between">
+        <FileButton accept="image/jpeg,image/png,image/webp" onChange={(f) => f && void submit(f, f.name)}>
+          {(props) => (
+            <Button {...props} variant="subtle" leftSection={<IconPhotoUp size={16} />} disabled={busy}>
+              Use a photo instead
+            </Button>
+          )}
+        </FileButton>
+        <Anchor component={Link} to={`/sign-in${location.search}`} size="sm">
+          Sign in with a password
+        </Anchor>
+      </Group>
+    </AuthFrame>
   );
 }
 

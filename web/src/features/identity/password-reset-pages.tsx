@@ -1,40 +1,21 @@
-import { Alert, Anchor, Box, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Anchor, Button, PasswordInput, Stack, TextInput } from '@mantine/core';
 import { IconCircleCheck, IconLock, IconMail } from '@tabler/icons-react';
 import { useMemo, useState, type FormEvent, type ReactNode } from 'react';
 import { Link, useLocation } from 'react-router-dom';
 import { ApiError, errorMessage, retryText } from '../../app/api.ts';
-import { Logo } from '../../app/logo.tsx';
+import { AuthFrame } from '../../app/auth-frame.tsx';
 import { identityApi } from './api.ts';
 
 function Frame({ title, subtitle, children }: { title: string; subtitle: string; children: ReactNode }) {
+  const back = (
+    <Anchor component={Link} to="/sign-in" size="sm">
+      Back to sign in
+    </Anchor>
+  );
   return (
-    <Box mih="100vh" style={{ background: 'var(--aula-sign-in-bg)' }}>
-      <Center mih="100vh" p="md">
-        <Stack w="100%" maw={420} gap="lg">
-          <Center>
-            <Logo size="lg" />
-          </Center>
-          <Paper p={32} radius="lg" shadow="md" bg="var(--aula-card-bg)">
-            <Stack gap="md">
-              <div>
-                <Title order={2} fz={22}>
-                  {title}
-                </Title>
-                <Text c="dimmed" size="sm" mt={4}>
-                  {subtitle}
-                </Text>
-              </div>
-              {children}
-            </Stack>
-          </Paper>
-          <Center>
-            <Anchor component={Link} to="/sign-in" size="sm">
-              Back to sign in
-            </Anchor>
-          </Center>
-        </Stack>
-      </Center>
-    </Box>
+    <AuthFrame title={title} subtitle={subtitle} footer={back}>
+      {children}
+    </AuthFrame>
   );
 }
 
